@@ -1,0 +1,112 @@
+//===- PassManager.cpp - Pipelines and the pass manager -------------------===//
+//
+// Part of SparseLoom.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sparseloom/Pass/PassManager.h"
+
+#include "sparseloom/IR/Verifier.h"
+#include "sparseloom/Support/Diagnostics.h"
+
+#include "llvm/Support/Format.h"
+
+#include <algorithm>
+
+namespace sparseloom {
+
+llvm::Expected<std::vector<PipelineElement>>
+parsePipelineText(llvm::StringRef pipeline) {
+  std::vector<PipelineElement> elements;
+  llvm::StringRef rest = pipeline.trim();
+  while (!rest.empty()) {
+    size_t nameEnd = rest.find_first_of(",(");
+    PipelineElement element;
+    element.passName = rest.substr(0, nameEnd).trim().str();
+    if (element.passName.empty())
+      return makeError("malformed pass pipeline '" + pipeline +
+                       "': expected a pass name");
+    rest = nameEnd == llvm::StringRef::npos ? llvm::StringRef() : rest.substr(nameEnd);
+    if (rest.startswith("(")) {
+      size_t close = rest.find(')');
+      if (close == llvm::StringRef::npos)
+        return makeError("malformed pass pipeline '" + pipeline +
+                         "': missing ')' after options of '" +
+                         element.passName + "'");
+      llvm::SmallVector<llvm::StringRef, 4> options;
+      rest.substr(1, close - 1).split(options, ',', -1, /*KeepEmpty=*/false);
+      for (llvm::StringRef option : options) {
+        auto kv = option.split('=');
+        llvm::StringRef key = kv.first.trim();
+        if (key.empty())
+          return makeError("malformed option '" + option + "' of pass '" +
+                           element.passName + "': expected key=value");
+        element.options.set(key.str(), kv.second.trim().str());
+      }
+      rest = rest.substr(close + 1).ltrim();
+    }
+    if (!rest.empty()) {
+      if (!rest.startswith(","))
+        return makeError("malformed pass pipeline '" + pipeline +
+                         "': expected ',' after '" + element.passName + "'");
+      rest = rest.drop_front().ltrim();
+      if (rest.empty())
+        return makeError("malformed pass pipeline '" + pipeline +
+                         "': trailing ','");
+    }
+    elements.push_back(std::move(element));
+  }
+  return elements;
+}
+
+llvm::Error PassManager::run(Module &module) {
+  for (auto &pass : passes_) {
+    if (llvm::Error err = pass->run(module)) {
+      // Say which pass failed without losing the node the pass named.
+      std::string passName = pass->name().str();
+      llvm::Error annotated = llvm::Error::success();
+      llvm::handleAllErrors(
+          std::move(err),
+          [&](std::unique_ptr<DiagnosticError> diag) {
+            annotated = llvm::joinErrors(
+                std::move(annotated),
+                llvm::make_error<DiagnosticError>(
+                    diag->file(), diag->node(),
+                    diag->reason() + " [in pass '" + passName + "']"));
+          },
+          [&](const llvm::ErrorInfoBase &other) {
+            annotated = llvm::joinErrors(
+                std::move(annotated),
+                makeError(other.message() + " [in pass '" + passName + "']"));
+          });
+      return annotated;
+    }
+    if (options_.verifyEach)
+      if (llvm::Error err = verify(module))
+        return llvm::joinErrors(
+            makeError("IR is invalid after pass '" + pass->name() + "'"),
+            std::move(err));
+    if (options_.printAfterAll || options_.printAfter.count(pass->name().str())) {
+      *options_.irDump << "// -----// IR Dump After " << pass->name()
+                       << " //----- //\n";
+      printModule(module, *options_.irDump, options_.printOptions);
+    }
+  }
+  return llvm::Error::success();
+}
+
+void PassManager::printStatistics(llvm::raw_ostream &os) const {
+  os << "===" << std::string(73, '-') << "===\n"
+     << "                         ... Pass statistics report ...\n"
+     << "===" << std::string(73, '-') << "===\n";
+  for (const auto &pass : passes_) {
+    os << pass->name() << "\n";
+    for (const PassStatisticInfo &stat : pass->info().statistics)
+      os << llvm::format("  (S) %6lld %s - %s\n",
+                         (long long)pass->statistics().get(stat.name),
+                         stat.name.c_str(), stat.description.c_str());
+  }
+}
+
+} // namespace sparseloom
+

@@ -1,0 +1,25 @@
+//===- Passes.h - Declarations of every pass --------------------*- C++ -*-===//
+//
+// Part of SparseLoom.
+//
+//===----------------------------------------------------------------------===//
+//
+// One accessor per pass, each defined in the pass's own file next to its
+// implementation. PassRegistry.cpp lists them; nothing else refers to a pass
+// by name.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSELOOM_PASSES_PASSES_H
+#define SPARSELOOM_PASSES_PASSES_H
+
+#include "sparseloom/Pass/Pass.h"
+
+namespace sparseloom {
+
+const PassInfo &canonicalizePassInfo();
+const PassInfo &sparsityAnalysisPassInfo();
+
+} // namespace sparseloom
+
+#endif // SPARSELOOM_PASSES_PASSES_H
