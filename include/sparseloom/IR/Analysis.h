@@ -71,13 +71,16 @@ private:
 };
 
 /// Dominance over the node order of a DAG: node A dominates node B when every
-/// path from a graph input (or a weight) to B passes through A. Used to prove
-/// a cut point does not split a block.
+/// path from a graph input to B passes through A. Only activation edges
+/// count: weights, and node outputs computed from constants alone, are not
+/// paths (else every Conv would hang off the root). Used to prove a cut point
+/// does not split a block.
 class Dominance {
 public:
   explicit Dominance(const Graph &graph);
   bool dominates(const Node *a, const Node *b) const;
-  /// Immediate dominator, or nullptr for nodes reached directly from inputs.
+  /// Immediate dominator, or nullptr when it is the virtual root: nodes
+  /// reached directly from a graph input, or from no activation at all.
   const Node *immediateDominator(const Node *node) const;
 
 private:
