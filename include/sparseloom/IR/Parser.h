@@ -4,9 +4,11 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Parses the form Printer.h writes (docs/IRFormat.md). Errors carry the
-// line and column: "FILE:LINE:COL: expected ')'". The parsed module is
-// verified before it is returned.
+// Parses the form Printer.h writes (docs/IRFormat.md). Errors are
+// DiagnosticErrors whose file is "BUFFERNAME:LINE:COL" and whose reason is
+// e.g. "expected ')'", so tools print "model.slir:3:10: expected ')'". The parser rejects what it can see locally (a value defined
+// twice, an unknown element type, a value count that does not match the
+// shape, a duplicate attribute); whole-graph invariants are left to verify().
 //
 //===----------------------------------------------------------------------===//
 
