@@ -56,13 +56,13 @@ createPassPipeline(llvm::StringRef pipeline) {
                        "' (known passes: " + known + ")");
     }
     if (llvm::Error err = checkKnownOptions(*info, element.options))
-      return std::move(err);
+      return err;
     auto pass = info->create(element.options);
     if (!pass)
       return pass.takeError();
     passes.push_back(std::move(*pass));
   }
-  return std::move(passes);
+  return passes;
 }
 
 } // namespace sparseloom

@@ -70,7 +70,7 @@ llvm::Expected<std::string> processModule(Module &module, const OptOptions &opts
   for (auto &pass : *passes)
     pm.addPass(std::move(pass));
   if (llvm::Error err = pm.run(module))
-    return std::move(err);
+    return err;
   if (opts.stats) {
     pm.printStatistics(llvm::errs());
     printedStats = true;

@@ -112,7 +112,7 @@ TEST(PassManager, RunsPassesAndReportsStatistics) {
   m.graph.addNode(n);
   m.graph.addNode(n);
   PassManager pm;
-  pm.addPass(*countingPassInfo().create({}));
+  pm.addPass(std::move(*countingPassInfo().create({})));
   ASSERT_FALSE(bool(pm.run(m)));
   std::string report;
   llvm::raw_string_ostream os(report);
@@ -139,8 +139,8 @@ const PassInfo &failingPassInfo() {
 TEST(PassManager, FailureNamesPassAndKeepsNode) {
   Module m;
   PassManager pm;
-  pm.addPass(*failingPassInfo().create({}));
-  pm.addPass(*countingPassInfo().create({}));
+  pm.addPass(std::move(*failingPassInfo().create({})));
+  pm.addPass(std::move(*countingPassInfo().create({})));
   std::string text = errorText(pm.run(m));
   EXPECT_EQ(text, "node n1: bad input [in pass 'fail']");
   EXPECT_EQ(pm.passes()[1]->statistics().get("nodes"), 0); // never ran
