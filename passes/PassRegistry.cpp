@@ -24,6 +24,7 @@ const std::vector<const PassInfo *> &allPasses() {
   static const std::vector<const PassInfo *> passes = [] {
     std::vector<const PassInfo *> list = {
         &canonicalizePassInfo(),
+        &inferShapesPassInfo(),
         &sparsityAnalysisPassInfo(),
     };
     std::sort(list.begin(), list.end(),

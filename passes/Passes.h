@@ -18,6 +18,7 @@
 namespace sparseloom {
 
 const PassInfo &canonicalizePassInfo();
+const PassInfo &inferShapesPassInfo();
 const PassInfo &sparsityAnalysisPassInfo();
 
 } // namespace sparseloom
