@@ -124,6 +124,12 @@ int main(int argc, char **argv) {
     }
   if (!opts.debugOnly.empty())
     setDebugOnly(opts.debugOnly);
+  // A bad pipeline is reported before any input is read: it is not about
+  // the input file.
+  if (auto passes = createPassPipeline(opts.pipeline); !passes) {
+    reportError(kTool, passes.takeError());
+    return 1;
+  }
   for (const std::string &name : opts.printAfter)
     if (!lookupPass(name)) {
       reportError(kTool, makeError("--print-ir-after: unknown pass '" + name + "'"));
