@@ -5,10 +5,11 @@
 //===----------------------------------------------------------------------===//
 //
 // Measures the stages every compile goes through, on a synthetic deep CNN
-// whose size is a parameter (so the cost per node is visible) and on the
-// shipped example model: ONNX import, export, textual print and parse,
-// structural hashing, liveness, and the first passes. Run:
-//   build/benchmarks/bench-ir --benchmark_repetitions=5 \
+// whose size is a parameter (so the cost per node is visible), against a
+// reference, ONNX's own parse + checker + shape inference on the same
+// bytes: ONNX import, export, textual print and parse, structural hashing,
+// liveness, and the first passes. Run (one line):
+//   build/benchmarks/bench-ir --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 //
 //===----------------------------------------------------------------------===//
@@ -22,6 +23,9 @@
 #include "sparseloom/Pass/PassRegistry.h"
 
 #include "benchmark/benchmark.h"
+#include "onnx/checker.h"
+#include "onnx/onnx_pb.h"
+#include "onnx/shape_inference/implementation.h"
 
 #include <cstdlib>
 
@@ -85,6 +89,27 @@ void BM_ImportOnnx(benchmark::State &state) {
   state.SetItemsProcessed(state.iterations() * state.range(0) * 2);
 }
 BENCHMARK(BM_ImportOnnx)->Arg(16)->Arg(128)->Unit(benchmark::kMillisecond);
+
+// The reference for BM_ImportOnnx: what ONNX's own work costs on the same
+// bytes (protobuf parse, checker, strict shape inference), without building
+// any IR. import / reference is the overhead of SparseLoom's import.
+void BM_OnnxParseCheckInferReference(benchmark::State &state) {
+  auto bytes = exportOnnxBytes(*makeConvChain(int(state.range(0))));
+  if (!bytes)
+    std::abort();
+  for (auto _ : state) {
+    onnx::ModelProto model;
+    if (!model.ParseFromString(*bytes))
+      std::abort();
+    onnx::checker::check_model(model);
+    onnx::ShapeInferenceOptions options{true, 1, false};
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                       options);
+    benchmark::DoNotOptimize(model.graph().node_size());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0) * 2);
+}
+BENCHMARK(BM_OnnxParseCheckInferReference)->Arg(16)->Arg(128)->Unit(benchmark::kMillisecond);
 
 void BM_ExportOnnx(benchmark::State &state) {
   auto m = makeConvChain(int(state.range(0)));
