@@ -103,13 +103,16 @@ void BM_OnnxParseCheckInferReference(benchmark::State &state) {
       std::abort();
     onnx::checker::check_model(model);
     onnx::ShapeInferenceOptions options{true, 1, false};
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                       options);
+    onnx::shape_inference::InferShapes(
+        model, onnx::OpSchemaRegistry::Instance(), options);
     benchmark::DoNotOptimize(model.graph().node_size());
   }
   state.SetItemsProcessed(state.iterations() * state.range(0) * 2);
 }
-BENCHMARK(BM_OnnxParseCheckInferReference)->Arg(16)->Arg(128)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_OnnxParseCheckInferReference)
+    ->Arg(16)
+    ->Arg(128)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_ExportOnnx(benchmark::State &state) {
   auto m = makeConvChain(int(state.range(0)));
@@ -136,7 +139,10 @@ void BM_PrintAndParseText(benchmark::State &state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0) * 2);
 }
-BENCHMARK(BM_PrintAndParseText)->Arg(16)->Arg(128)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PrintAndParseText)
+    ->Arg(16)
+    ->Arg(128)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_StructuralHashAndLiveness(benchmark::State &state) {
   auto m = makeConvChain(int(state.range(0)));
@@ -147,7 +153,10 @@ void BM_StructuralHashAndLiveness(benchmark::State &state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0) * 2);
 }
-BENCHMARK(BM_StructuralHashAndLiveness)->Arg(128)->Arg(1024)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_StructuralHashAndLiveness)
+    ->Arg(128)
+    ->Arg(1024)
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_CanonicalizeAndSparsity(benchmark::State &state) {
   auto base = makeConvChain(int(state.range(0)));
@@ -166,7 +175,10 @@ void BM_CanonicalizeAndSparsity(benchmark::State &state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0) * 2);
 }
-BENCHMARK(BM_CanonicalizeAndSparsity)->Arg(16)->Arg(128)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CanonicalizeAndSparsity)
+    ->Arg(16)
+    ->Arg(128)
+    ->Unit(benchmark::kMillisecond);
 
 } // namespace
 

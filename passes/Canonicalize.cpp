@@ -165,7 +165,8 @@ llvm::Expected<bool> CanonicalizePass::constantsToWeights(Graph &graph) {
 /// Dropout is the one no-op with a mode operand: with training_mode (input
 /// 2) not provably false it drops elements, so it must stay.
 bool forwardsInput(const Graph &graph, const Node &node) {
-  if (node.opType != "Dropout" || node.inputs.size() < 3 || node.inputs[2].empty())
+  if (node.opType != "Dropout" || node.inputs.size() < 3 ||
+      node.inputs[2].empty())
     return true;
   const Weight *mode = graph.findWeight(node.inputs[2]);
   return mode && mode->data->hasValues() && mode->data->numNonZeros() == 0;
@@ -193,9 +194,9 @@ bool CanonicalizePass::removeNoOps(Graph &graph) {
       // produce them.
       bool extraUsed = false;
       for (size_t i = 1; i < node->outputs.size(); ++i)
-        extraUsed |= !node->outputs[i].empty() &&
-                     (!uses.isDead(node->outputs[i]) ||
-                      touched.count(node->outputs[i]));
+        extraUsed |=
+            !node->outputs[i].empty() &&
+            (!uses.isDead(node->outputs[i]) || touched.count(node->outputs[i]));
       if (extraUsed || !forwardsInput(graph, *node))
         continue;
 
@@ -203,9 +204,9 @@ bool CanonicalizePass::removeNoOps(Graph &graph) {
           node->opType == "Dropout" ? kDropoutRemoved : kIdentityRemoved;
       std::string display = node->displayName();
       if (!uses.isGraphOutput(out)) {
-        SL_DEBUG(debugStream() << DEBUG_TYPE << ": removed " << display
-                               << "; readers of '" << out << "' read '" << in
-                               << "'\n");
+        SL_DEBUG(debugStream()
+                 << DEBUG_TYPE << ": removed " << display << "; readers of '"
+                 << out << "' read '" << in << "'\n");
         graph.replaceAllUsesWith(out, in);
       } else {
         // `out` is a graph output, whose name users of the model rely on.
@@ -217,8 +218,8 @@ bool CanonicalizePass::removeNoOps(Graph &graph) {
         if (!p || uses.isGraphOutput(in) || touched.count(in))
           continue;
         TensorType type = betterType(graph.getType(in), graph.getType(out));
-        SL_DEBUG(debugStream() << DEBUG_TYPE << ": removed " << display
-                               << "; '" << in << "' is renamed to the graph "
+        SL_DEBUG(debugStream() << DEBUG_TYPE << ": removed " << display << "; '"
+                               << in << "' is renamed to the graph "
                                << "output '" << out << "'\n");
         graph.eraseNode(node); // keeps the type of `out`, a graph output
         node = nullptr;
@@ -270,7 +271,8 @@ void replaceOperandWeight(Graph &graph, const UseDefInfo &uses, Node &conv,
 
 bool CanonicalizePass::foldBatchNormInto(Graph &graph, const UseDefInfo &uses,
                                          Node &conv, const Node &bn) {
-  const Weight *w = f32WeightWithValues(graph, conv.inputs.size() > 1 ? conv.inputs[1] : "");
+  const Weight *w =
+      f32WeightWithValues(graph, conv.inputs.size() > 1 ? conv.inputs[1] : "");
   if (!w || w->data->dims().empty())
     return false;
   const int64_t channels = w->data->dims()[0];
@@ -316,8 +318,8 @@ bool CanonicalizePass::foldBatchNormInto(Graph &graph, const UseDefInfo &uses,
       float &v = weights[size_t(m * perChannel + k)];
       v = float(double(v) * s);
     }
-    biases[size_t(m)] = float((double(biases[size_t(m)]) - mean[size_t(m)]) * s +
-                              shift[size_t(m)]);
+    biases[size_t(m)] = float(
+        (double(biases[size_t(m)]) - mean[size_t(m)]) * s + shift[size_t(m)]);
   }
 
   // Copy what is needed first: setWeight may move the weights w and bias
@@ -361,8 +363,9 @@ bool CanonicalizePass::foldBatchNorms(Graph &graph) {
     const Node *producer = uses.definingNode(x);
     Node *conv = producer ? mutableNode(graph, producer) : nullptr;
     if (!conv || conv->opType != "Conv" || !lookupOp(*conv) ||
-        !lookupOp(*conv)->has(OpLinearWithWeight) || conv->outputs.size() != 1 ||
-        uses.isGraphOutput(x) || uses.users(x).size() != 1)
+        !lookupOp(*conv)->has(OpLinearWithWeight) ||
+        conv->outputs.size() != 1 || uses.isGraphOutput(x) ||
+        uses.users(x).size() != 1)
       continue;
     if (!foldBatchNormInto(graph, uses, *conv, *bn))
       continue;
@@ -404,8 +407,9 @@ llvm::Expected<bool> CanonicalizePass::foldShapeComputations(Graph &graph,
     bool shapeOnly = info->has(OpReadsShapeOnly);
     if (!shapeOnly && !info->has(OpShapeComputation))
       continue;
-    if (std::any_of(node->outputs.begin(), node->outputs.end(),
-                    [&](const std::string &o) { return uses.isGraphOutput(o); }))
+    if (std::any_of(
+            node->outputs.begin(), node->outputs.end(),
+            [&](const std::string &o) { return uses.isGraphOutput(o); }))
       continue; // see constantsToWeights
 
     std::vector<TensorDataRef> results;
@@ -452,14 +456,15 @@ llvm::Expected<bool> CanonicalizePass::foldShapeComputations(Graph &graph,
 
     bool consistent = results.size() == node->outputs.size();
     for (size_t i = 0; consistent && i < results.size(); ++i)
-      consistent = node->outputs[i].empty() ||
-                   matchesDeclaredType(graph.getType(node->outputs[i]), *results[i]);
+      consistent =
+          node->outputs[i].empty() ||
+          matchesDeclaredType(graph.getType(node->outputs[i]), *results[i]);
     if (!consistent) {
       // The recorded type disagrees with the computed value; keeping the
       // node is safe, and the verifier or shape inference will say more.
-      SL_DEBUG(debugStream() << DEBUG_TYPE << ": not folding "
-                             << node->displayName()
-                             << ": result disagrees with its recorded type\n");
+      SL_DEBUG(debugStream()
+               << DEBUG_TYPE << ": not folding " << node->displayName()
+               << ": result disagrees with its recorded type\n");
       continue;
     }
     SL_DEBUG(debugStream() << DEBUG_TYPE << ": folded " << node->displayName()
@@ -605,8 +610,10 @@ const PassInfo &canonicalizePassInfo() {
         return maxFold.takeError();
       if (*maxFold < 0)
         return makeError(llvm::Twine("option '") + kMaxFoldElements +
-                         "' must not be negative, got " + llvm::Twine(*maxFold));
-      return std::make_unique<CanonicalizePass>(canonicalizePassInfo(), *maxFold);
+                         "' must not be negative, got " +
+                         llvm::Twine(*maxFold));
+      return std::make_unique<CanonicalizePass>(canonicalizePassInfo(),
+                                                *maxFold);
     };
     return i;
   }();

@@ -72,11 +72,13 @@ bool isFoldableType(DType t) { return isRealType(t) || isIntegerType(t); }
 struct Tensor {
   DType dtype = DType::Undefined;
   std::vector<int64_t> dims;
-  std::vector<int64_t> ints;  // integer and bool types
-  std::vector<double> reals;  // f32 and f64
+  std::vector<int64_t> ints; // integer and bool types
+  std::vector<double> reals; // f32 and f64
 
   bool isReal() const { return isRealType(dtype); }
-  int64_t size() const { return int64_t(isReal() ? reals.size() : ints.size()); }
+  int64_t size() const {
+    return int64_t(isReal() ? reals.size() : ints.size());
+  }
   double real(int64_t i) const {
     if (isReal())
       return reals[size_t(i)];
@@ -145,7 +147,9 @@ std::optional<Tensor> fromData(const TensorDataRef &data) {
   return t;
 }
 
-template <typename T> void put(uint8_t *p, T v) { std::memcpy(p, &v, sizeof(T)); }
+template <typename T> void put(uint8_t *p, T v) {
+  std::memcpy(p, &v, sizeof(T));
+}
 
 TensorDataRef toData(const Tensor &t) {
   size_t esize = dtypeSize(t.dtype);
@@ -155,18 +159,33 @@ TensorDataRef toData(const Tensor &t) {
     // Storing through the unsigned type of the same width wraps modulo 2^n,
     // which is the two's-complement bit pattern of the signed result too.
     switch (t.dtype) {
-    case DType::F32: put(p, float(t.reals[i])); break;
-    case DType::F64: put(p, t.reals[i]); break;
-    case DType::Bool: put(p, uint8_t(t.ints[i] != 0)); break;
+    case DType::F32:
+      put(p, float(t.reals[i]));
+      break;
+    case DType::F64:
+      put(p, t.reals[i]);
+      break;
+    case DType::Bool:
+      put(p, uint8_t(t.ints[i] != 0));
+      break;
     case DType::I8:
-    case DType::U8: put(p, uint8_t(uint64_t(t.ints[i]))); break;
+    case DType::U8:
+      put(p, uint8_t(uint64_t(t.ints[i])));
+      break;
     case DType::I16:
-    case DType::U16: put(p, uint16_t(uint64_t(t.ints[i]))); break;
+    case DType::U16:
+      put(p, uint16_t(uint64_t(t.ints[i])));
+      break;
     case DType::I32:
-    case DType::U32: put(p, uint32_t(uint64_t(t.ints[i]))); break;
+    case DType::U32:
+      put(p, uint32_t(uint64_t(t.ints[i])));
+      break;
     case DType::I64:
-    case DType::U64: put(p, uint64_t(t.ints[i])); break;
-    default: break; // fromData and the evaluators only produce the above
+    case DType::U64:
+      put(p, uint64_t(t.ints[i]));
+      break;
+    default:
+      break; // fromData and the evaluators only produce the above
     }
   }
   return TensorData::createDense(t.dtype, t.dims, std::move(bytes));
@@ -304,9 +323,15 @@ bool allIntegerOperands(const Context &c, std::initializer_list<size_t> which) {
 
 // Integer arithmetic wraps like the int64 the runtime computes in; going
 // through uint64 keeps overflow defined.
-int64_t wrapAdd(int64_t a, int64_t b) { return int64_t(uint64_t(a) + uint64_t(b)); }
-int64_t wrapSub(int64_t a, int64_t b) { return int64_t(uint64_t(a) - uint64_t(b)); }
-int64_t wrapMul(int64_t a, int64_t b) { return int64_t(uint64_t(a) * uint64_t(b)); }
+int64_t wrapAdd(int64_t a, int64_t b) {
+  return int64_t(uint64_t(a) + uint64_t(b));
+}
+int64_t wrapSub(int64_t a, int64_t b) {
+  return int64_t(uint64_t(a) - uint64_t(b));
+}
+int64_t wrapMul(int64_t a, int64_t b) {
+  return int64_t(uint64_t(a) * uint64_t(b));
+}
 
 llvm::Expected<bool> evalArithmetic(Context &c) {
   if (!c.has(0) || !c.has(1) || c.arg(0).dtype != c.arg(1).dtype)
@@ -467,7 +492,8 @@ llvm::Expected<bool> evalReshape(Context &c) {
       if (i >= data.dims.size())
         return c.error("shape element " + llvm::Twine(i) +
                        " is 0 (copy the input dimension) but the input has "
-                       "rank " + llvm::Twine(data.dims.size()));
+                       "rank " +
+                       llvm::Twine(data.dims.size()));
       d = data.dims[i];
     }
     if (d == -1) {
@@ -477,7 +503,8 @@ llvm::Expected<bool> evalReshape(Context &c) {
       continue;
     }
     if (d < 0)
-      return c.error("shape " + formatDims(shape) + " has a negative dimension");
+      return c.error("shape " + formatDims(shape) +
+                     " has a negative dimension");
     dims[i] = d;
     known *= d;
   }
@@ -620,7 +647,8 @@ llvm::Expected<bool> evalConcat(Context &c) {
   for (size_t i = 0; i < c.in.size(); ++i) {
     const std::vector<int64_t> &d = c.arg(i).dims;
     for (int64_t a = 0; a < rank; ++a)
-      if (d.size() != first.size() || (a != *axis && d[size_t(a)] != first[size_t(a)]))
+      if (d.size() != first.size() ||
+          (a != *axis && d[size_t(a)] != first[size_t(a)]))
         return c.error("operand shapes " + formatDims(first) + " and " +
                        formatDims(d) + " differ outside axis " +
                        llvm::Twine(*axis));
@@ -936,7 +964,8 @@ llvm::Expected<bool> evalReduceSum(Context &c) {
     if (r->isReal())
       r->reals[size_t(dst)] += data.reals[size_t(i)];
     else
-      r->ints[size_t(dst)] = wrapAdd(r->ints[size_t(dst)], data.ints[size_t(i)]);
+      r->ints[size_t(dst)] =
+          wrapAdd(r->ints[size_t(dst)], data.ints[size_t(i)]);
   }
   r->dims = std::move(dims);
   return c.emit(std::move(r));
@@ -1046,8 +1075,7 @@ bool evaluateShapeOnlyNode(const Node &node,
       return false;
     sizes.push_back(dims[size_t(i)].size());
   }
-  results.push_back(
-      TensorData::fromInt64s({int64_t(sizes.size())}, sizes));
+  results.push_back(TensorData::fromInt64s({int64_t(sizes.size())}, sizes));
   return true;
 }
 
@@ -1057,9 +1085,9 @@ llvm::Expected<TensorDataRef> constantNodeValue(const Node &node) {
     const std::string &name = entry.first;
     const Attribute &a = entry.second;
     auto wrongKind = [&]() {
-      return makeNodeError(node.displayName(),
-                           "Constant attribute '" + name + "' has kind " +
-                               attributeKindName(a.kind()));
+      return makeNodeError(node.displayName(), "Constant attribute '" + name +
+                                                   "' has kind " +
+                                                   attributeKindName(a.kind()));
     };
     if (name == "value" || name == "sparse_value") {
       if (a.kind() != Attribute::Kind::Tensor || !a.getTensor())
@@ -1074,7 +1102,8 @@ llvm::Expected<TensorDataRef> constantNodeValue(const Node &node) {
     if (name == "value_floats") {
       if (a.kind() != Attribute::Kind::Floats)
         return wrongKind();
-      return TensorData::fromFloats({int64_t(a.getFloats().size())}, a.getFloats());
+      return TensorData::fromFloats({int64_t(a.getFloats().size())},
+                                    a.getFloats());
     }
     if (name == "value_int") {
       if (a.kind() != Attribute::Kind::Int)

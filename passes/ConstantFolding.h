@@ -1,4 +1,5 @@
-//===- ConstantFolding.h - Reference evaluators for constant ops -*- C++ -*-===//
+//===- ConstantFolding.h - Reference evaluators for constant ops -*- C++
+//-*-===//
 //
 // Part of SparseLoom.
 //

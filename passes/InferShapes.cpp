@@ -55,7 +55,8 @@ bool refine(TensorType &current, const TensorType &inferred) {
     if (have.isKnown() && got.isKnown() && have.size() != got.size())
       return false;
     // A known size beats a symbol, a symbol beats unknown.
-    if (!have.isKnown() && (got.isKnown() || (have.isUnknown() && got.isSymbolic())))
+    if (!have.isKnown() &&
+        (got.isKnown() || (have.isUnknown() && got.isSymbolic())))
       have = got;
   }
   return true;
@@ -90,13 +91,13 @@ public:
       TensorType type = graph.getType(entry.first);
       TensorType before = type;
       if (!refine(type, entry.second))
-        return makeNodeError(entry.first,
-                             "shape inference infers " + formatType(entry.second) +
-                                 " but the IR records " + formatType(before));
+        return makeNodeError(
+            entry.first, "shape inference infers " + formatType(entry.second) +
+                             " but the IR records " + formatType(before));
       if (type != before) {
-        SL_DEBUG(debugStream() << "refined '" << entry.first << "': "
-                               << formatType(before) << " -> "
-                               << formatType(type) << "\n");
+        SL_DEBUG(debugStream()
+                 << "refined '" << entry.first << "': " << formatType(before)
+                 << " -> " << formatType(type) << "\n");
         graph.setType(entry.first, type);
         statistics().add(kTypesRefined);
       }

@@ -27,8 +27,9 @@ const std::vector<const PassInfo *> &allPasses() {
         &inferShapesPassInfo(),
         &sparsityAnalysisPassInfo(),
     };
-    std::sort(list.begin(), list.end(),
-              [](const PassInfo *a, const PassInfo *b) { return a->name < b->name; });
+    std::sort(
+        list.begin(), list.end(),
+        [](const PassInfo *a, const PassInfo *b) { return a->name < b->name; });
     return list;
   }();
   return passes;

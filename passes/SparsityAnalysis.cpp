@@ -232,8 +232,8 @@ Result analyzeWeight(const TensorData &data, Layout layout) {
                                        {2, 2}, {2, 1}, {1, 2}};
   for (const auto &block : kBlocks)
     if (isBlockPattern(m, block[0], block[1])) {
-      result.pattern = "block:" + std::to_string(block[0]) + "x" +
-                       std::to_string(block[1]);
+      result.pattern =
+          "block:" + std::to_string(block[0]) + "x" + std::to_string(block[1]);
       return result;
     }
   std::optional<std::pair<int64_t, int64_t>> best; // (N, M)

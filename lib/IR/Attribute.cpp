@@ -43,13 +43,20 @@ bool Attribute::operator==(const Attribute &other) const {
 
 llvm::StringRef attributeKindName(Attribute::Kind kind) {
   switch (kind) {
-  case Attribute::Kind::Int: return "int";
-  case Attribute::Kind::Float: return "float";
-  case Attribute::Kind::String: return "string";
-  case Attribute::Kind::Tensor: return "tensor";
-  case Attribute::Kind::Ints: return "ints";
-  case Attribute::Kind::Floats: return "floats";
-  case Attribute::Kind::Strings: return "strings";
+  case Attribute::Kind::Int:
+    return "int";
+  case Attribute::Kind::Float:
+    return "float";
+  case Attribute::Kind::String:
+    return "string";
+  case Attribute::Kind::Tensor:
+    return "tensor";
+  case Attribute::Kind::Ints:
+    return "ints";
+  case Attribute::Kind::Floats:
+    return "floats";
+  case Attribute::Kind::Strings:
+    return "strings";
   }
   return "unknown";
 }

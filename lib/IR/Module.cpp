@@ -61,7 +61,8 @@ void Graph::eraseNode(const Node *node) {
                          [&](const auto &n) { return n.get() == node; });
   assert(it != nodes_.end() && "node is not in this graph");
   for (const std::string &out : (*it)->outputs)
-    if (!out.empty() && std::find(outputs.begin(), outputs.end(), out) == outputs.end())
+    if (!out.empty() &&
+        std::find(outputs.begin(), outputs.end(), out) == outputs.end())
       types_.erase(out);
   nodes_.erase(it);
 }

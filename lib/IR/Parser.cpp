@@ -11,8 +11,9 @@
 // "every use is defined" belong to the verifier, which the caller runs.
 //
 // The parser's own error text is "LINE:COL: message" (1-based, columns in
-// bytes); parseModule moves the position into the diagnostic's file part. Only the first error is reported: after it the input is
-// not trusted to say anything meaningful.
+// bytes); parseModule moves the position into the diagnostic's file part. Only
+// the first error is reported: after it the input is not trusted to say
+// anything meaningful.
 //
 //===----------------------------------------------------------------------===//
 
@@ -802,8 +803,8 @@ parseModule(llvm::StringRef text, llvm::StringRef bufferName) {
     size_t colEnd = full.find(": ", lineEnd + 1);
     std::string location = full.substr(0, colEnd).str();
     std::string reason = full.substr(colEnd + 2).str();
-    std::string file = bufferName.empty() ? location
-                                          : bufferName.str() + ":" + location;
+    std::string file =
+        bufferName.empty() ? location : bufferName.str() + ":" + location;
     return llvm::make_error<DiagnosticError>(file, "", reason);
   }
   return module;

@@ -33,23 +33,65 @@ double halfToDouble(uint16_t h) {
 
 double loadElement(DType dtype, const uint8_t *p) {
   switch (dtype) {
-  case DType::F32: { float v; std::memcpy(&v, p, 4); return v; }
-  case DType::F64: { double v; std::memcpy(&v, p, 8); return v; }
-  case DType::F16: { uint16_t v; std::memcpy(&v, p, 2); return halfToDouble(v); }
+  case DType::F32: {
+    float v;
+    std::memcpy(&v, p, 4);
+    return v;
+  }
+  case DType::F64: {
+    double v;
+    std::memcpy(&v, p, 8);
+    return v;
+  }
+  case DType::F16: {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return halfToDouble(v);
+  }
   case DType::BF16: {
-    uint16_t v; std::memcpy(&v, p, 2);
-    uint32_t bits = uint32_t(v) << 16; float f; std::memcpy(&f, &bits, 4);
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    uint32_t bits = uint32_t(v) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
     return f;
   }
-  case DType::U8: return *p;
-  case DType::Bool: return *p ? 1 : 0;
-  case DType::I8: return int8_t(*p);
-  case DType::U16: { uint16_t v; std::memcpy(&v, p, 2); return v; }
-  case DType::I16: { int16_t v; std::memcpy(&v, p, 2); return v; }
-  case DType::I32: { int32_t v; std::memcpy(&v, p, 4); return v; }
-  case DType::U32: { uint32_t v; std::memcpy(&v, p, 4); return v; }
-  case DType::I64: { int64_t v; std::memcpy(&v, p, 8); return double(v); }
-  case DType::U64: { uint64_t v; std::memcpy(&v, p, 8); return double(v); }
+  case DType::U8:
+    return *p;
+  case DType::Bool:
+    return *p ? 1 : 0;
+  case DType::I8:
+    return int8_t(*p);
+  case DType::U16: {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
+  }
+  case DType::I16: {
+    int16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
+  }
+  case DType::I32: {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  }
+  case DType::U32: {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  }
+  case DType::I64: {
+    int64_t v;
+    std::memcpy(&v, p, 8);
+    return double(v);
+  }
+  case DType::U64: {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return double(v);
+  }
   case DType::String:
   case DType::Undefined:
     break;
@@ -60,9 +102,18 @@ double loadElement(DType dtype, const uint8_t *p) {
 
 int64_t loadInteger(DType dtype, const uint8_t *p) {
   switch (dtype) {
-  case DType::I64: { int64_t v; std::memcpy(&v, p, 8); return v; }
-  case DType::U64: { uint64_t v; std::memcpy(&v, p, 8); return int64_t(v); }
-  default: return int64_t(loadElement(dtype, p));
+  case DType::I64: {
+    int64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  }
+  case DType::U64: {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return int64_t(v);
+  }
+  default:
+    return int64_t(loadElement(dtype, p));
   }
 }
 
@@ -76,7 +127,8 @@ bool isZeroElement(const uint8_t *p, size_t size) {
 }
 
 bool isFloat(DType t) {
-  return t == DType::F32 || t == DType::F64 || t == DType::F16 || t == DType::BF16;
+  return t == DType::F32 || t == DType::F64 || t == DType::F16 ||
+         t == DType::BF16;
 }
 
 } // namespace
@@ -102,7 +154,8 @@ TensorData::createDense(DType dtype, std::vector<int64_t> dims,
   t->dims_ = std::move(dims);
   t->bytes_ = std::move(bytes);
   assert(dtype != DType::String && "use createStrings");
-  assert(int64_t(t->bytes_.size()) == t->numElements() * int64_t(dtypeSize(dtype)));
+  assert(int64_t(t->bytes_.size()) ==
+         t->numElements() * int64_t(dtypeSize(dtype)));
   t->finalize();
   return t;
 }
@@ -148,7 +201,8 @@ TensorData::createElided(DType dtype, std::vector<int64_t> dims,
 }
 
 std::shared_ptr<const TensorData>
-TensorData::fromFloats(std::vector<int64_t> dims, llvm::ArrayRef<float> values) {
+TensorData::fromFloats(std::vector<int64_t> dims,
+                       llvm::ArrayRef<float> values) {
   std::vector<uint8_t> bytes(values.size() * 4);
   if (!values.empty())
     std::memcpy(bytes.data(), values.data(), bytes.size());
@@ -156,7 +210,8 @@ TensorData::fromFloats(std::vector<int64_t> dims, llvm::ArrayRef<float> values) 
 }
 
 std::shared_ptr<const TensorData>
-TensorData::fromInt64s(std::vector<int64_t> dims, llvm::ArrayRef<int64_t> values) {
+TensorData::fromInt64s(std::vector<int64_t> dims,
+                       llvm::ArrayRef<int64_t> values) {
   std::vector<uint8_t> bytes(values.size() * 8);
   if (!values.empty())
     std::memcpy(bytes.data(), values.data(), bytes.size());
@@ -225,7 +280,8 @@ void TensorData::finalize() {
     return;
   }
   size_t esize = dtypeSize(dtype_);
-  std::vector<uint8_t> dense = kind_ == Kind::Dense ? std::vector<uint8_t>() : denseBytes();
+  std::vector<uint8_t> dense =
+      kind_ == Kind::Dense ? std::vector<uint8_t>() : denseBytes();
   const std::vector<uint8_t> &view = kind_ == Kind::Dense ? bytes_ : dense;
   mix(view);
   int64_t nnz = 0;

@@ -12,21 +12,36 @@ namespace sparseloom {
 
 llvm::StringRef dtypeName(DType type) {
   switch (type) {
-  case DType::Undefined: return "undefined";
-  case DType::F32: return "f32";
-  case DType::U8: return "u8";
-  case DType::I8: return "i8";
-  case DType::U16: return "u16";
-  case DType::I16: return "i16";
-  case DType::I32: return "i32";
-  case DType::I64: return "i64";
-  case DType::String: return "string";
-  case DType::Bool: return "bool";
-  case DType::F16: return "f16";
-  case DType::F64: return "f64";
-  case DType::U32: return "u32";
-  case DType::U64: return "u64";
-  case DType::BF16: return "bf16";
+  case DType::Undefined:
+    return "undefined";
+  case DType::F32:
+    return "f32";
+  case DType::U8:
+    return "u8";
+  case DType::I8:
+    return "i8";
+  case DType::U16:
+    return "u16";
+  case DType::I16:
+    return "i16";
+  case DType::I32:
+    return "i32";
+  case DType::I64:
+    return "i64";
+  case DType::String:
+    return "string";
+  case DType::Bool:
+    return "bool";
+  case DType::F16:
+    return "f16";
+  case DType::F64:
+    return "f64";
+  case DType::U32:
+    return "u32";
+  case DType::U64:
+    return "u64";
+  case DType::BF16:
+    return "bf16";
   }
   return "undefined";
 }
@@ -120,7 +135,8 @@ std::vector<int64_t> TensorType::sizes() const {
 std::string formatType(const TensorType &type) {
   if (type.dtype == DType::Undefined && !type.dims)
     return "?";
-  std::string s = type.dtype == DType::Undefined ? "?" : dtypeName(type.dtype).str();
+  std::string s =
+      type.dtype == DType::Undefined ? "?" : dtypeName(type.dtype).str();
   if (!type.dims)
     return s + "[*]";
   s += '[';

@@ -63,7 +63,8 @@ int64_t PassStatistics::get(llvm::StringRef name) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
-llvm::Error checkKnownOptions(const PassInfo &info, const PassOptions &options) {
+llvm::Error checkKnownOptions(const PassInfo &info,
+                              const PassOptions &options) {
   for (const auto &entry : options.values()) {
     bool known = false;
     for (const PassOptionInfo &opt : info.options)
@@ -73,8 +74,9 @@ llvm::Error checkKnownOptions(const PassInfo &info, const PassOptions &options) 
     std::string list;
     for (const PassOptionInfo &opt : info.options)
       list += (list.empty() ? "" : ", ") + opt.name;
-    return makeError("pass '" + info.name + "' has no option '" + entry.first +
-                     "'" + (list.empty() ? " (it takes none)" : " (options: " + list + ")"));
+    return makeError(
+        "pass '" + info.name + "' has no option '" + entry.first + "'" +
+        (list.empty() ? " (it takes none)" : " (options: " + list + ")"));
   }
   return llvm::Error::success();
 }

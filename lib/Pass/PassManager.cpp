@@ -26,7 +26,8 @@ parsePipelineText(llvm::StringRef pipeline) {
     if (element.passName.empty())
       return makeError("malformed pass pipeline '" + pipeline +
                        "': expected a pass name");
-    rest = nameEnd == llvm::StringRef::npos ? llvm::StringRef() : rest.substr(nameEnd);
+    rest = nameEnd == llvm::StringRef::npos ? llvm::StringRef()
+                                            : rest.substr(nameEnd);
     if (rest.startswith("(")) {
       size_t close = rest.find(')');
       if (close == llvm::StringRef::npos)
@@ -86,7 +87,8 @@ llvm::Error PassManager::run(Module &module) {
         return llvm::joinErrors(
             makeError("IR is invalid after pass '" + pass->name() + "'"),
             std::move(err));
-    if (options_.printAfterAll || options_.printAfter.count(pass->name().str())) {
+    if (options_.printAfterAll ||
+        options_.printAfter.count(pass->name().str())) {
       *options_.irDump << "// -----// IR Dump After " << pass->name()
                        << " //----- //\n";
       printModule(module, *options_.irDump, options_.printOptions);
@@ -109,4 +111,3 @@ void PassManager::printStatistics(llvm::raw_ostream &os) const {
 }
 
 } // namespace sparseloom
-

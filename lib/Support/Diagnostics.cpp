@@ -6,7 +6,6 @@
 
 #include "sparseloom/Support/Diagnostics.h"
 
-
 namespace sparseloom {
 
 char DiagnosticError::ID = 0;
@@ -40,7 +39,8 @@ llvm::Error withFile(llvm::Error err, llvm::StringRef file) {
       [&](std::unique_ptr<DiagnosticError> diag) {
         if (diag->file().empty())
           diag->setFile(file.str());
-        result = llvm::joinErrors(std::move(result), llvm::Error(std::move(diag)));
+        result =
+            llvm::joinErrors(std::move(result), llvm::Error(std::move(diag)));
       },
       [&](const llvm::ErrorInfoBase &other) {
         result = llvm::joinErrors(

@@ -27,7 +27,8 @@ llvm::Expected<std::string> readFile(llvm::StringRef path) {
   return (*buffer)->getBuffer().str();
 }
 
-llvm::Error writeFileAtomically(llvm::StringRef path, llvm::StringRef contents) {
+llvm::Error writeFileAtomically(llvm::StringRef path,
+                                llvm::StringRef contents) {
   if (path == "-") {
     llvm::outs() << contents;
     llvm::outs().flush();
@@ -38,12 +39,13 @@ llvm::Error writeFileAtomically(llvm::StringRef path, llvm::StringRef contents) 
   if (dir.empty())
     dir = ".";
   llvm::SmallString<256> model(dir);
-  llvm::sys::path::append(model, llvm::sys::path::filename(path) + ".tmp%%%%%%");
+  llvm::sys::path::append(model,
+                          llvm::sys::path::filename(path) + ".tmp%%%%%%");
   int fd = -1;
   llvm::SmallString<256> tempPath;
   if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, tempPath))
-    return llvm::make_error<DiagnosticError>(
-        path.str(), "", "cannot write: " + ec.message());
+    return llvm::make_error<DiagnosticError>(path.str(), "",
+                                             "cannot write: " + ec.message());
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     os << contents;

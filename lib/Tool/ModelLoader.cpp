@@ -25,8 +25,8 @@ InputFormat inputFormatFor(llvm::StringRef path) {
 }
 
 llvm::Expected<std::unique_ptr<Module>>
-loadModelFromText(llvm::StringRef text, InputFormat format, llvm::StringRef path,
-                  const ImportOptions &options) {
+loadModelFromText(llvm::StringRef text, InputFormat format,
+                  llvm::StringRef path, const ImportOptions &options) {
   llvm::Expected<std::unique_ptr<Module>> module = nullptr;
   llvm::SmallString<256> dir(path);
   llvm::sys::path::remove_filename(dir);
@@ -52,8 +52,8 @@ loadModelFromText(llvm::StringRef text, InputFormat format, llvm::StringRef path
   return module;
 }
 
-llvm::Expected<std::unique_ptr<Module>> loadModel(llvm::StringRef path,
-                                                  const ImportOptions &options) {
+llvm::Expected<std::unique_ptr<Module>>
+loadModel(llvm::StringRef path, const ImportOptions &options) {
   auto text = readFile(path);
   if (!text)
     return text.takeError();

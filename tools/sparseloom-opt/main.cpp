@@ -46,21 +46,28 @@ struct OptOptions {
 };
 
 std::string passListFooter() {
-  std::string text = "\nPasses (use with --pass-pipeline=NAME(option=value,...)):\n";
+  std::string text =
+      "\nPasses (use with --pass-pipeline=NAME(option=value,...)):\n";
   for (const PassInfo *info : allPasses()) {
-    text += "  " + info->name + std::string(info->name.size() < 22 ? 22 - info->name.size() : 1, ' ') +
-            info->summary + "\n";
+    text +=
+        "  " + info->name +
+        std::string(info->name.size() < 22 ? 22 - info->name.size() : 1, ' ') +
+        info->summary + "\n";
     for (const PassOptionInfo &opt : info->options)
-      text += "      " + opt.name + "=" + (opt.defaultValue.empty() ? "..." : opt.defaultValue) +
-              "  " + opt.description + "\n";
+      text += "      " + opt.name + "=" +
+              (opt.defaultValue.empty() ? "..." : opt.defaultValue) + "  " +
+              opt.description + "\n";
   }
-  text += "\nInputs: .onnx (binary), .onnxtext (ONNX text syntax), .slir (SparseLoom IR text).\n"
-          "Errors are printed as `sparseloom-opt: error: FILE: node NAME: message`.\n";
+  text += "\nInputs: .onnx (binary), .onnxtext (ONNX text syntax), .slir "
+          "(SparseLoom IR text).\n"
+          "Errors are printed as `sparseloom-opt: error: FILE: node NAME: "
+          "message`.\n";
   return text;
 }
 
 /// Runs the pipeline on one loaded module and renders the requested output.
-llvm::Expected<std::string> processModule(Module &module, const OptOptions &opts,
+llvm::Expected<std::string> processModule(Module &module,
+                                          const OptOptions &opts,
                                           PassManagerOptions pmOptions,
                                           bool &printedStats) {
   auto passes = createPassPipeline(opts.pipeline);
@@ -86,13 +93,15 @@ llvm::Expected<std::string> processModule(Module &module, const OptOptions &opts
 
 int main(int argc, char **argv) {
   OptOptions opts;
-  CLI::App app{"sparseloom-opt: run SparseLoom passes over a model and print or "
-               "export the result."};
+  CLI::App app{
+      "sparseloom-opt: run SparseLoom passes over a model and print or "
+      "export the result."};
   app.add_option("input", opts.input, "Model file (.onnx, .onnxtext or .slir)")
       ->required();
   app.add_option("-o,--output", opts.output, "Output file ('-' for stdout)");
-  app.add_option("--pass-pipeline", opts.pipeline,
-                 "Comma-separated passes, each optionally with (key=value,...)");
+  app.add_option(
+      "--pass-pipeline", opts.pipeline,
+      "Comma-separated passes, each optionally with (key=value,...)");
   app.add_option("--emit", opts.emit, "Output form: ir (text) or onnx (binary)")
       ->check(CLI::IsMember({"ir", "onnx"}));
   app.add_option("--print-weights", opts.printWeights,
@@ -104,7 +113,8 @@ int main(int argc, char **argv) {
   app.add_option("--print-ir-after", opts.printAfter,
                  "Print the IR to stderr after the named pass (repeatable)");
   app.add_flag("--stats", opts.stats, "Print pass statistics to stderr");
-  app.add_flag("--verify-each", opts.verifyEach, "Verify the IR after every pass");
+  app.add_flag("--verify-each", opts.verifyEach,
+               "Verify the IR after every pass");
   app.add_option("--debug-only", opts.debugOnly,
                  "Debug output of the named passes (comma-separated)");
   app.add_option("--input-shape", opts.inputShapes,
@@ -118,7 +128,8 @@ int main(int argc, char **argv) {
 
   ImportOptions importOptions;
   for (const std::string &spec : opts.inputShapes)
-    if (llvm::Error err = parseInputShapeBinding(spec, importOptions.inputShapes)) {
+    if (llvm::Error err =
+            parseInputShapeBinding(spec, importOptions.inputShapes)) {
       reportError(kTool, std::move(err));
       return 1;
     }
@@ -132,7 +143,8 @@ int main(int argc, char **argv) {
   }
   for (const std::string &name : opts.printAfter)
     if (!lookupPass(name)) {
-      reportError(kTool, makeError("--print-ir-after: unknown pass '" + name + "'"));
+      reportError(kTool,
+                  makeError("--print-ir-after: unknown pass '" + name + "'"));
       return 1;
     }
   if (opts.emit == "onnx" && opts.splitInputFile) {
@@ -145,7 +157,8 @@ int main(int argc, char **argv) {
   pmOptions.verifyEach = opts.verifyEach;
   pmOptions.printAfterAll = opts.printAfterAll;
   pmOptions.printAfter.insert(opts.printAfter.begin(), opts.printAfter.end());
-  pmOptions.printOptions.elideWeightsAbove = opts.printWeights == "all" ? -1 : 16;
+  pmOptions.printOptions.elideWeightsAbove =
+      opts.printWeights == "all" ? -1 : 16;
 
   // Load the input as one model, or as independent cases.
   std::vector<std::string> outputs;

@@ -45,7 +45,9 @@ public:
   int64_t getInt() const { return std::get<int64_t>(value_); }
   float getFloat() const { return std::get<float>(value_); }
   const std::string &getString() const { return std::get<std::string>(value_); }
-  const TensorDataRef &getTensor() const { return std::get<TensorDataRef>(value_); }
+  const TensorDataRef &getTensor() const {
+    return std::get<TensorDataRef>(value_);
+  }
   const std::vector<int64_t> &getInts() const {
     return std::get<std::vector<int64_t>>(value_);
   }

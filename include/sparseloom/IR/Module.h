@@ -112,7 +112,9 @@ public:
   TensorType getType(llvm::StringRef valueName) const;
   void setType(const std::string &valueName, TensorType type);
   void eraseType(llvm::StringRef valueName);
-  const std::map<std::string, TensorType, std::less<>> &types() const { return types_; }
+  const std::map<std::string, TensorType, std::less<>> &types() const {
+    return types_;
+  }
 
   /// Rewrites every read of `from` (node inputs and graph outputs) to `to`.
   void replaceAllUsesWith(llvm::StringRef from, const std::string &to);

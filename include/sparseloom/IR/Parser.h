@@ -6,9 +6,10 @@
 //
 // Parses the form Printer.h writes (docs/IRFormat.md). Errors are
 // DiagnosticErrors whose file is "BUFFERNAME:LINE:COL" and whose reason is
-// e.g. "expected ')'", so tools print "model.slir:3:10: expected ')'". The parser rejects what it can see locally (a value defined
-// twice, an unknown element type, a value count that does not match the
-// shape, a duplicate attribute); whole-graph invariants are left to verify().
+// e.g. "expected ')'", so tools print "model.slir:3:10: expected ')'". The
+// parser rejects what it can see locally (a value defined twice, an unknown
+// element type, a value count that does not match the shape, a duplicate
+// attribute); whole-graph invariants are left to verify().
 //
 //===----------------------------------------------------------------------===//
 

@@ -43,7 +43,8 @@ public:
   /// Dense tensor from raw bytes; `bytes.size()` must equal
   /// numElements * dtypeSize(dtype). String tensors use createStrings.
   static std::shared_ptr<const TensorData>
-  createDense(DType dtype, std::vector<int64_t> dims, std::vector<uint8_t> bytes);
+  createDense(DType dtype, std::vector<int64_t> dims,
+              std::vector<uint8_t> bytes);
   /// Dense tensor of strings.
   static std::shared_ptr<const TensorData>
   createStrings(std::vector<int64_t> dims, std::vector<std::string> strings);
@@ -51,7 +52,8 @@ public:
   /// positions; `valueBytes` holds indices.size() elements of `dtype`.
   static std::shared_ptr<const TensorData>
   createSparseCoo(DType dtype, std::vector<int64_t> dims,
-                  std::vector<int64_t> indices, std::vector<uint8_t> valueBytes);
+                  std::vector<int64_t> indices,
+                  std::vector<uint8_t> valueBytes);
   /// Metadata only: the values were elided from a textual form.
   static std::shared_ptr<const TensorData>
   createElided(DType dtype, std::vector<int64_t> dims, int64_t nonZeros,

@@ -79,8 +79,9 @@ importOnnxText(llvm::StringRef text, llvm::StringRef baseDir,
                const ImportOptions &options = {});
 
 /// Parses "NAME=1,3,48,192" as used by --input-shape.
-llvm::Error parseInputShapeBinding(llvm::StringRef spec,
-                                   std::map<std::string, std::vector<int64_t>> &out);
+llvm::Error
+parseInputShapeBinding(llvm::StringRef spec,
+                       std::map<std::string, std::vector<int64_t>> &out);
 
 } // namespace sparseloom
 

@@ -36,14 +36,19 @@ namespace sparseloom {
 /// Option values given in a pipeline: `name(key=value,key2=value2)`.
 class PassOptions {
 public:
-  void set(std::string key, std::string value) { values_[key] = std::move(value); }
+  void set(std::string key, std::string value) {
+    values_[key] = std::move(value);
+  }
   bool has(llvm::StringRef key) const { return values_.count(key.str()) != 0; }
   const std::map<std::string, std::string> &values() const { return values_; }
   /// Typed getters; fail with a clear message on a malformed value.
-  llvm::Expected<int64_t> getInt(llvm::StringRef key, int64_t defaultValue) const;
-  llvm::Expected<double> getDouble(llvm::StringRef key, double defaultValue) const;
+  llvm::Expected<int64_t> getInt(llvm::StringRef key,
+                                 int64_t defaultValue) const;
+  llvm::Expected<double> getDouble(llvm::StringRef key,
+                                   double defaultValue) const;
   llvm::Expected<bool> getBool(llvm::StringRef key, bool defaultValue) const;
-  std::string getString(llvm::StringRef key, llvm::StringRef defaultValue) const;
+  std::string getString(llvm::StringRef key,
+                        llvm::StringRef defaultValue) const;
 
 private:
   std::map<std::string, std::string> values_;
@@ -63,7 +68,9 @@ struct PassStatisticInfo {
 /// Counters a pass increments while it runs; printed by --stats.
 class PassStatistics {
 public:
-  void add(llvm::StringRef name, int64_t amount = 1) { counts_[name.str()] += amount; }
+  void add(llvm::StringRef name, int64_t amount = 1) {
+    counts_[name.str()] += amount;
+  }
   int64_t get(llvm::StringRef name) const;
   const std::map<std::string, int64_t> &counts() const { return counts_; }
 
@@ -80,7 +87,8 @@ struct PassInfo {
   std::vector<PassOptionInfo> options;
   std::vector<PassStatisticInfo> statistics;
   /// Builds the pass; fails on an unknown or malformed option.
-  std::function<llvm::Expected<std::unique_ptr<Pass>>(const PassOptions &)> create;
+  std::function<llvm::Expected<std::unique_ptr<Pass>>(const PassOptions &)>
+      create;
 };
 
 class Pass {

@@ -5,8 +5,9 @@
 //===----------------------------------------------------------------------===//
 //
 // A pipeline is text: "canonicalize,sparsity-analysis(min-elements=16)";
-// the registry (PassRegistry.h) turns it into passes. The PassManager runs a pipeline over a module, optionally verifying and/or
-// printing the IR after each pass, and collects statistics and timings.
+// the registry (PassRegistry.h) turns it into passes. The PassManager runs a
+// pipeline over a module, optionally verifying and/or printing the IR after
+// each pass, and collects statistics and timings.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,7 +50,9 @@ public:
   explicit PassManager(PassManagerOptions options = {})
       : options_(std::move(options)) {}
 
-  void addPass(std::unique_ptr<Pass> pass) { passes_.push_back(std::move(pass)); }
+  void addPass(std::unique_ptr<Pass> pass) {
+    passes_.push_back(std::move(pass));
+  }
   const std::vector<std::unique_ptr<Pass>> &passes() const { return passes_; }
 
   /// Runs every pass in order; stops at the first failure, whose message is

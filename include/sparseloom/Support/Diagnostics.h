@@ -37,7 +37,8 @@ public:
 
   const std::string &file() const { return file_; }
   const std::string &node() const { return node_; }
-  /// The message without file and node (message() is ErrorInfoBase's full text).
+  /// The message without file and node (message() is ErrorInfoBase's full
+  /// text).
   const std::string &reason() const { return message_; }
   void setFile(std::string file) { file_ = std::move(file); }
 

@@ -18,8 +18,8 @@
 #ifndef SPARSELOOM_TOOL_MODELLOADER_H
 #define SPARSELOOM_TOOL_MODELLOADER_H
 
-#include "sparseloom/Import/OnnxImporter.h"
 #include "sparseloom/IR/Module.h"
+#include "sparseloom/Import/OnnxImporter.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -51,8 +51,8 @@ std::vector<InputChunk> splitInputFile(llvm::StringRef text);
 
 /// Loads and verifies a model from in-memory text of the given format.
 llvm::Expected<std::unique_ptr<Module>>
-loadModelFromText(llvm::StringRef text, InputFormat format, llvm::StringRef path,
-                  const ImportOptions &options = {});
+loadModelFromText(llvm::StringRef text, InputFormat format,
+                  llvm::StringRef path, const ImportOptions &options = {});
 
 } // namespace sparseloom
 

@@ -13,8 +13,8 @@ using namespace sparseloom;
 
 namespace {
 
-Node makeNode(std::string op, std::vector<std::string> in, std::vector<std::string> out,
-              std::string name = "") {
+Node makeNode(std::string op, std::vector<std::string> in,
+              std::vector<std::string> out, std::string name = "") {
   Node n;
   n.opType = std::move(op);
   n.inputs = std::move(in);

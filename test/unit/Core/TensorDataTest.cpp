@@ -38,9 +38,12 @@ TEST(TensorData, SparseCooMaterializesAndHashesLikeDense) {
 
 TEST(TensorData, HashDependsOnValuesShapeAndType) {
   auto a = TensorData::fromFloats({2, 2}, {1, 2, 3, 4});
-  EXPECT_NE(a->contentHash(), TensorData::fromFloats({2, 2}, {1, 2, 3, 5})->contentHash());
-  EXPECT_NE(a->contentHash(), TensorData::fromFloats({4}, {1, 2, 3, 4})->contentHash());
-  EXPECT_EQ(a->contentHash(), TensorData::fromFloats({2, 2}, {1, 2, 3, 4})->contentHash());
+  EXPECT_NE(a->contentHash(),
+            TensorData::fromFloats({2, 2}, {1, 2, 3, 5})->contentHash());
+  EXPECT_NE(a->contentHash(),
+            TensorData::fromFloats({4}, {1, 2, 3, 4})->contentHash());
+  EXPECT_EQ(a->contentHash(),
+            TensorData::fromFloats({2, 2}, {1, 2, 3, 4})->contentHash());
 }
 
 TEST(TensorData, StringsHashSeparatesElements) {
@@ -65,7 +68,8 @@ TEST(TensorData, IntegerConversions) {
 }
 
 TEST(Types, FormatType) {
-  TensorType t(DType::F32, std::vector<Dim>{Dim::symbolic("N"), Dim::known(3), Dim::unknown()});
+  TensorType t(DType::F32, std::vector<Dim>{Dim::symbolic("N"), Dim::known(3),
+                                            Dim::unknown()});
   EXPECT_EQ(formatType(t), "f32[N,3,?]");
   EXPECT_EQ(formatType(TensorType(DType::I64, std::vector<Dim>{})), "i64[]");
   EXPECT_EQ(formatType(TensorType(DType::F32, std::nullopt)), "f32[*]");
@@ -75,9 +79,9 @@ TEST(Types, FormatType) {
 }
 
 TEST(Types, DTypeNamesRoundTrip) {
-  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::F64, DType::I8, DType::I16,
-                  DType::I32, DType::I64, DType::U8, DType::U16, DType::U32, DType::U64,
-                  DType::Bool, DType::String}) {
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::F64, DType::I8,
+                  DType::I16, DType::I32, DType::I64, DType::U8, DType::U16,
+                  DType::U32, DType::U64, DType::Bool, DType::String}) {
     auto parsed = parseDType(dtypeName(t));
     ASSERT_TRUE(parsed.has_value()) << dtypeName(t).str();
     EXPECT_EQ(*parsed, t);

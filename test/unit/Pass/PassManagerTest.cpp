@@ -14,10 +14,13 @@ using namespace sparseloom;
 
 namespace {
 
-std::string errorText(llvm::Error err) { return llvm::toString(std::move(err)); }
+std::string errorText(llvm::Error err) {
+  return llvm::toString(std::move(err));
+}
 
 TEST(PipelineText, ParsesNamesAndOptions) {
-  auto elements = parsePipelineText(" canonicalize , sparsity-analysis(min-elements=4, all-weights=true),x");
+  auto elements = parsePipelineText(
+      " canonicalize , sparsity-analysis(min-elements=4, all-weights=true),x");
   ASSERT_TRUE(bool(elements)) << errorText(elements.takeError());
   ASSERT_EQ(elements->size(), 3u);
   EXPECT_EQ((*elements)[0].passName, "canonicalize");
@@ -38,9 +41,11 @@ TEST(PipelineText, RejectsMalformedText) {
             std::string::npos);
   EXPECT_NE(errorText(parsePipelineText("a,").takeError()).find("trailing ','"),
             std::string::npos);
-  EXPECT_NE(errorText(parsePipelineText("a(=1)").takeError()).find("expected key=value"),
+  EXPECT_NE(errorText(parsePipelineText("a(=1)").takeError())
+                .find("expected key=value"),
             std::string::npos);
-  EXPECT_NE(errorText(parsePipelineText(",a").takeError()).find("expected a pass name"),
+  EXPECT_NE(errorText(parsePipelineText(",a").takeError())
+                .find("expected a pass name"),
             std::string::npos);
 }
 
@@ -54,9 +59,11 @@ TEST(PassOptions, TypedGettersValidate) {
   EXPECT_EQ(*o.getInt("missing", 7), 7);
   EXPECT_DOUBLE_EQ(*o.getDouble("f", 0), 0.5);
   EXPECT_FALSE(*o.getBool("b", true));
-  EXPECT_NE(errorText(o.getInt("bad", 0).takeError()).find("expects an integer"),
-            std::string::npos);
-  EXPECT_NE(errorText(o.getBool("bad", false).takeError()).find("expects true or false"),
+  EXPECT_NE(
+      errorText(o.getInt("bad", 0).takeError()).find("expects an integer"),
+      std::string::npos);
+  EXPECT_NE(errorText(o.getBool("bad", false).takeError())
+                .find("expects true or false"),
             std::string::npos);
 }
 
@@ -82,14 +89,18 @@ TEST(Registry, UnknownPassListsKnownOnes) {
 
 TEST(Registry, UnknownOptionIsAnError) {
   auto passes = createPassPipeline("canonicalize(no-such-option=1)");
-  EXPECT_NE(errorText(passes.takeError()).find("has no option 'no-such-option'"),
-            std::string::npos);
+  EXPECT_NE(
+      errorText(passes.takeError()).find("has no option 'no-such-option'"),
+      std::string::npos);
 }
 
 // A pass defined here so the manager is tested independently of real passes.
 const PassInfo &countingPassInfo() {
   static const PassInfo info = {
-      "count-nodes", "counts nodes", {}, {{"nodes", "Number of nodes seen"}},
+      "count-nodes",
+      "counts nodes",
+      {},
+      {{"nodes", "Number of nodes seen"}},
       [](const PassOptions &) -> llvm::Expected<std::unique_ptr<Pass>> {
         struct CountingPass : Pass {
           CountingPass() : Pass(countingPassInfo()) {}
@@ -123,7 +134,10 @@ TEST(PassManager, RunsPassesAndReportsStatistics) {
 
 const PassInfo &failingPassInfo() {
   static const PassInfo info = {
-      "fail", "always fails", {}, {},
+      "fail",
+      "always fails",
+      {},
+      {},
       [](const PassOptions &) -> llvm::Expected<std::unique_ptr<Pass>> {
         struct FailingPass : Pass {
           FailingPass() : Pass(failingPassInfo()) {}

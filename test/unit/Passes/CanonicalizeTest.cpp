@@ -130,7 +130,8 @@ std::vector<float> pattern(size_t count, float scale, float offset) {
 /// Reference NCHW convolution, stride 1, no padding, group 1.
 std::vector<float> conv2d(const std::vector<float> &x, int64_t c, int64_t h,
                           int64_t w, const std::vector<float> &weight,
-                          int64_t m, int64_t k, const std::vector<float> &bias) {
+                          int64_t m, int64_t k,
+                          const std::vector<float> &bias) {
   int64_t oh = h - k + 1, ow = w - k + 1;
   std::vector<float> y(size_t(m * oh * ow));
   for (int64_t o = 0; o < m; ++o)
@@ -278,9 +279,10 @@ TEST(CanonicalizeBatchNorm, NotFoldedWhenConvOutputHasOtherUsers) {
 TEST(CanonicalizeBatchNorm, NotFoldedWithoutValues) {
   Builder b = convBnModel(/*withBias=*/true, BnParams());
   // Text IR elides large weights; their values are unknown.
-  b.graph().setWeight({"conv.weight",
-                       TensorData::createElided(DType::F32, {3, 2, 2, 2}, 24, 7),
-                       {}});
+  b.graph().setWeight(
+      {"conv.weight",
+       TensorData::createElided(DType::F32, {3, 2, 2, 2}, 24, 7),
+       {}});
   auto stats = runPipeline(b.module(), "canonicalize");
   EXPECT_EQ(stats["batchnorm-folded"], 0);
   EXPECT_NE(findNode(b.graph(), "BatchNormalization"), nullptr);
@@ -338,7 +340,7 @@ TEST(CanonicalizeNoOps, IdentityBetweenNamesThatMustSurviveStays) {
   Builder b;
   b.input("x", f32({2, 3}));
   b.node("Relu", {"x"}, {"a"}, {f32({2, 3})});
-  b.node("Identity", {"x"}, {"x_out"}, {f32({2, 3})}); // input -> output
+  b.node("Identity", {"x"}, {"x_out"}, {f32({2, 3})});  // input -> output
   b.node("Identity", {"a"}, {"a_copy"}, {f32({2, 3})}); // output -> output
   b.output("a").output("a_copy").output("x_out");
   auto stats = runPipeline(b.module(), "canonicalize");
@@ -382,7 +384,8 @@ TEST(CanonicalizeNoOps, DropoutWithUnusedMaskIsRemoved) {
 TEST(CanonicalizeNoOps, DropoutWithUsedMaskOrTrainingModeStays) {
   Builder b;
   b.input("x", f32({2, 3}));
-  b.graph().setWeight({"train", TensorData::createDense(DType::Bool, {}, {1}), {}});
+  b.graph().setWeight(
+      {"train", TensorData::createDense(DType::Bool, {}, {1}), {}});
   b.node("Dropout", {"x"}, {"d", "mask"},
          {f32({2, 3}), TensorType::get(DType::Bool, {2, 3})});
   b.node("Not", {"mask"}, {"m"}, {TensorType::get(DType::Bool, {2, 3})});
@@ -422,7 +425,8 @@ Builder flattenModel(TensorType xType, int64_t opset = 13) {
   b.node("Constant", {}, {"idx"}, {i64({})},
          {{"value", TensorData::fromInt64s({}, {0})}});
   b.node("Shape", {"x"}, {"shape"}, {i64({4})});
-  b.node("Gather", {"shape", "idx"}, {"dim0"}, {i64({})}, {{"axis", int64_t(0)}});
+  b.node("Gather", {"shape", "idx"}, {"dim0"}, {i64({})},
+         {{"axis", int64_t(0)}});
   b.node("Constant", {}, {"axes"}, {i64({1})},
          {{"value_ints", std::vector<int64_t>{0}}});
   b.node("Unsqueeze", {"dim0", "axes"}, {"dim0u"}, {i64({1})});
@@ -431,7 +435,8 @@ Builder flattenModel(TensorType xType, int64_t opset = 13) {
   b.node("Concat", {"dim0u", "minus1"}, {"target"}, {i64({2})},
          {{"axis", int64_t(0)}});
   b.node("Reshape", {"x", "target"}, {"y"},
-         {TensorType(DType::F32, std::vector<Dim>{(*xType.dims)[0], Dim::known(48)})});
+         {TensorType(DType::F32,
+                     std::vector<Dim>{(*xType.dims)[0], Dim::known(48)})});
   b.output("y");
   return b;
 }
@@ -469,9 +474,9 @@ TEST(CanonicalizeShapes, DynamicBatchIsNotFolded) {
 
 TEST(CanonicalizeShapes, ShapeStartEndSkipsDynamicBatch) {
   Builder b(15);
-  b.input("x", TensorType(DType::F32, std::vector<Dim>{Dim::symbolic("N"),
-                                                        Dim::known(3),
-                                                        Dim::known(5)}));
+  b.input("x", TensorType(DType::F32,
+                          std::vector<Dim>{Dim::symbolic("N"), Dim::known(3),
+                                           Dim::known(5)}));
   b.node("Shape", {"x"}, {"s"}, {i64({2})}, {{"start", int64_t(-2)}});
   b.node("Reshape", {"x", "s"}, {"y"}, {TensorType()});
   b.output("y");
@@ -491,9 +496,8 @@ TEST(CanonicalizeShapes, LargeResultsRespectMaxFoldElements) {
     b.input("x", f32({5000}));
     b.node("Add", {"x", "zeros"}, {"y"}, {f32({5000})});
     b.output("y");
-    auto stats = runPipeline(
-        b.module(),
-        "canonicalize(max-fold-elements=" + std::to_string(limit) + ")");
+    auto stats = runPipeline(b.module(), "canonicalize(max-fold-elements=" +
+                                             std::to_string(limit) + ")");
     bool folded = limit >= 5000;
     EXPECT_EQ(stats["shape-ops-folded"], folded ? 1 : 0) << limit;
     EXPECT_EQ(b.graph().findWeight("zeros") != nullptr, folded) << limit;

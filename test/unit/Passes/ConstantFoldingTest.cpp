@@ -102,28 +102,28 @@ TEST(ConstantFolding, SliceClampsAndSteps) {
   const int64_t min = std::numeric_limits<int64_t>::min();
   Node slice = makeNode("Slice", 5);
   // x[1:] written by exporters as ends = INT64_MAX.
-  EXPECT_INTS(fold(slice, {ints({10}, iota(10)), ints({1}, {1}), ints({1}, {max}),
-                           nullptr, nullptr}),
+  EXPECT_INTS(fold(slice, {ints({10}, iota(10)), ints({1}, {1}),
+                           ints({1}, {max}), nullptr, nullptr}),
               V{9}, (V{1, 2, 3, 4, 5, 6, 7, 8, 9}));
   // x[::-2] from the end: start -1, end INT64_MIN, step -2.
-  EXPECT_INTS(fold(slice, {ints({10}, iota(10)), ints({1}, {-1}), ints({1}, {min}),
-                           ints({1}, {0}), ints({1}, {-2})}),
+  EXPECT_INTS(fold(slice, {ints({10}, iota(10)), ints({1}, {-1}),
+                           ints({1}, {min}), ints({1}, {0}), ints({1}, {-2})}),
               V{5}, (V{9, 7, 5, 3, 1}));
   // x[::-1]: the end clamps to -1, one before the first element.
-  EXPECT_INTS(fold(slice, {ints({4}, iota(4)), ints({1}, {-1}), ints({1}, {min}),
-                           nullptr, ints({1}, {-1})}),
+  EXPECT_INTS(fold(slice, {ints({4}, iota(4)), ints({1}, {-1}),
+                           ints({1}, {min}), nullptr, ints({1}, {-1})}),
               V{4}, (V{3, 2, 1, 0}));
   // 2-D: rows 0 and 2, columns 1..2 of a 3 x 4 matrix.
-  EXPECT_INTS(fold(slice, {ints({3, 4}, iota(12)), ints({2}, {0, 1}),
-                           ints({2}, {3, 3}), ints({2}, {0, -1}),
-                           ints({2}, {2, 1})}),
-              (V{2, 2}), (V{1, 2, 9, 10}));
+  EXPECT_INTS(
+      fold(slice, {ints({3, 4}, iota(12)), ints({2}, {0, 1}), ints({2}, {3, 3}),
+                   ints({2}, {0, -1}), ints({2}, {2, 1})}),
+      (V{2, 2}), (V{1, 2, 9, 10}));
   // An empty range.
   EXPECT_INTS(fold(slice, {ints({4}, iota(4)), ints({1}, {3}), ints({1}, {1}),
                            nullptr, nullptr}),
               V{0}, V{});
-  EXPECT_NE(foldError(slice, {ints({4}, iota(4)), ints({1}, {0}), ints({1}, {2}),
-                              nullptr, ints({1}, {0})})
+  EXPECT_NE(foldError(slice, {ints({4}, iota(4)), ints({1}, {0}),
+                              ints({1}, {2}), nullptr, ints({1}, {0})})
                 .find("step is 0"),
             std::string::npos);
 }
@@ -144,8 +144,9 @@ TEST(ConstantFolding, GatherAndErrors) {
 
 TEST(ConstantFolding, ReshapeZeroAndMinusOne) {
   Node reshape = makeNode("Reshape", 2);
-  TensorDataRef r = fold(reshape, {floats({2, 3, 4}, std::vector<float>(24, 1.5f)),
-                                   ints({2}, {0, -1})});
+  TensorDataRef r =
+      fold(reshape, {floats({2, 3, 4}, std::vector<float>(24, 1.5f)),
+                     ints({2}, {0, -1})});
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->dims(), (V{2, 12}));
   EXPECT_EQ(r->dtype(), DType::F32);
@@ -173,16 +174,18 @@ TEST(ConstantFolding, UnsqueezeSqueezeConcat) {
   EXPECT_INTS(fold(makeNode("Concat", 2, {{"axis", int64_t(1)}}),
                    {ints({2, 1}, {1, 2}), ints({2, 2}, {3, 4, 5, 6})}),
               (V{2, 3}), (V{1, 3, 4, 2, 5, 6}));
-  EXPECT_NE(foldError(makeNode("Squeeze", 2), {ints({2, 1}, {1, 2}), ints({1}, {0})})
-                .find("cannot squeeze"),
-            std::string::npos);
+  EXPECT_NE(
+      foldError(makeNode("Squeeze", 2), {ints({2, 1}, {1, 2}), ints({1}, {0})})
+          .find("cannot squeeze"),
+      std::string::npos);
 }
 
 TEST(ConstantFolding, ArithmeticBroadcastsAndTruncates) {
-  EXPECT_INTS(fold(makeNode("Div", 2), {ints({2}, {-7, 7}), ints({}, {2})}), V{2},
-              (V{-3, 3}));
-  EXPECT_INTS(fold(makeNode("Mul", 2), {ints({2, 1}, {1, 2}), ints({3}, {1, 10, 100})}),
-              (V{2, 3}), (V{1, 10, 100, 2, 20, 200}));
+  EXPECT_INTS(fold(makeNode("Div", 2), {ints({2}, {-7, 7}), ints({}, {2})}),
+              V{2}, (V{-3, 3}));
+  EXPECT_INTS(
+      fold(makeNode("Mul", 2), {ints({2, 1}, {1, 2}), ints({3}, {1, 10, 100})}),
+      (V{2, 3}), (V{1, 10, 100, 2, 20, 200}));
   // Division by zero has no defined result: not folded, not an error.
   std::vector<TensorDataRef> results;
   auto folded = folding::evaluateNode(makeNode("Div", 2),
@@ -196,19 +199,21 @@ TEST(ConstantFolding, ArithmeticBroadcastsAndTruncates) {
                                  results);
   ASSERT_TRUE(bool(folded));
   EXPECT_FALSE(*folded);
-  TensorDataRef sub = fold(makeNode("Sub", 2), {floats({2}, {1.5f, 0.0f}),
-                                                floats({1}, {0.25f})});
+  TensorDataRef sub = fold(makeNode("Sub", 2),
+                           {floats({2}, {1.5f, 0.0f}), floats({1}, {0.25f})});
   ASSERT_NE(sub, nullptr);
   EXPECT_EQ(sub->toFloats(), (std::vector<float>{1.25f, -0.25f}));
 }
 
 TEST(ConstantFolding, EqualWhereNot) {
-  TensorDataRef eq = fold(makeNode("Equal", 2), {ints({3}, {1, -1, 3}), ints({}, {-1})});
+  TensorDataRef eq =
+      fold(makeNode("Equal", 2), {ints({3}, {1, -1, 3}), ints({}, {-1})});
   ASSERT_NE(eq, nullptr);
   EXPECT_EQ(eq->dtype(), DType::Bool);
   EXPECT_EQ(eq->toInt64s(), (V{0, 1, 0}));
   // The torch pattern that replaces -1 in a shape by the real dimension.
-  EXPECT_INTS(fold(makeNode("Where", 3), {eq, ints({3}, {4, 5, 6}), ints({3}, {1, -1, 3})}),
+  EXPECT_INTS(fold(makeNode("Where", 3),
+                   {eq, ints({3}, {4, 5, 6}), ints({3}, {1, -1, 3})}),
               V{3}, (V{1, 5, 3}));
   TensorDataRef notEq = fold(makeNode("Not", 1), {eq});
   ASSERT_NE(notEq, nullptr);
@@ -219,8 +224,9 @@ TEST(ConstantFolding, CastConvertsAndWraps) {
   TensorDataRef c = fold(makeNode("Cast", 1, {{"to", int64_t(DType::I64)}}),
                          {floats({3}, {1.7f, -1.7f, 0.0f})});
   EXPECT_INTS(c, V{3}, (V{1, -1, 0}));
-  TensorDataRef narrow = fold(makeNode("Cast", 1, {{"to", int64_t(DType::I32)}}),
-                              {ints({1}, {(int64_t(1) << 32) + 5})});
+  TensorDataRef narrow =
+      fold(makeNode("Cast", 1, {{"to", int64_t(DType::I32)}}),
+           {ints({1}, {(int64_t(1) << 32) + 5})});
   ASSERT_NE(narrow, nullptr);
   EXPECT_EQ(narrow->dtype(), DType::I32);
   EXPECT_EQ(narrow->toInt64s(), V{5});
@@ -240,27 +246,31 @@ TEST(ConstantFolding, SourcesAndMovement) {
   EXPECT_EQ(zeros->dtype(), DType::F32); // the default value is f32 0
   EXPECT_EQ(zeros->numNonZeros(), 0);
 
-  EXPECT_INTS(fold(makeNode("Range", 3), {ints({}, {10}), ints({}, {0}), ints({}, {-3})}),
+  EXPECT_INTS(fold(makeNode("Range", 3),
+                   {ints({}, {10}), ints({}, {0}), ints({}, {-3})}),
               V{4}, (V{10, 7, 4, 1}));
-  TensorDataRef fr = fold(makeNode("Range", 3),
-                          {floats({}, {0}), floats({}, {1}), floats({}, {0.25f})});
+  TensorDataRef fr =
+      fold(makeNode("Range", 3),
+           {floats({}, {0}), floats({}, {1}), floats({}, {0.25f})});
   ASSERT_NE(fr, nullptr);
   EXPECT_EQ(fr->toFloats(), (std::vector<float>{0.0f, 0.25f, 0.5f, 0.75f}));
 
-  EXPECT_INTS(fold(makeNode("Transpose", 1, {{"perm", V{1, 0}}}), {ints({2, 3}, iota(6))}),
+  EXPECT_INTS(fold(makeNode("Transpose", 1, {{"perm", V{1, 0}}}),
+                   {ints({2, 3}, iota(6))}),
               (V{3, 2}), (V{0, 3, 1, 4, 2, 5}));
-  EXPECT_INTS(fold(makeNode("Expand", 2), {ints({3, 1}, {1, 2, 3}), ints({3}, {2, 1, 2})}),
+  EXPECT_INTS(fold(makeNode("Expand", 2),
+                   {ints({3, 1}, {1, 2, 3}), ints({3}, {2, 1, 2})}),
               (V{2, 3, 2}), (V{1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3}));
-  EXPECT_INTS(fold(makeNode("Flatten", 1), {ints({2, 2, 2}, iota(8))}), (V{2, 4}),
-              iota(8));
+  EXPECT_INTS(fold(makeNode("Flatten", 1), {ints({2, 2, 2}, iota(8))}),
+              (V{2, 4}), iota(8));
   EXPECT_INTS(fold(makeNode("ReduceSum", 2, {{"keepdims", int64_t(0)}}),
                    {ints({2, 3}, iota(6)), ints({1}, {1})}),
               V{2}, (V{3, 12}));
 
   std::vector<TensorDataRef> parts;
   auto split = folding::evaluateNode(makeNode("Split", 2, {}, 2),
-                                     {ints({5}, iota(5)), ints({2}, {2, 3})}, 13,
-                                     kNoCap, parts);
+                                     {ints({5}, iota(5)), ints({2}, {2, 3})},
+                                     13, kNoCap, parts);
   ASSERT_TRUE(bool(split));
   ASSERT_TRUE(*split);
   ASSERT_EQ(parts.size(), 2u);
@@ -290,18 +300,22 @@ TEST(ConstantFolding, ShapeAndSizeFromTypes) {
   TensorType t(DType::F32, std::vector<Dim>{Dim::symbolic("N"), Dim::known(3),
                                             Dim::known(7)});
   std::vector<TensorDataRef> results;
-  EXPECT_FALSE(folding::evaluateShapeOnlyNode(makeNode("Shape", 1), {t}, 13, results));
-  EXPECT_FALSE(folding::evaluateShapeOnlyNode(makeNode("Size", 1), {t}, 13, results));
+  EXPECT_FALSE(
+      folding::evaluateShapeOnlyNode(makeNode("Shape", 1), {t}, 13, results));
+  EXPECT_FALSE(
+      folding::evaluateShapeOnlyNode(makeNode("Size", 1), {t}, 13, results));
   Node tail = makeNode("Shape", 1, {{"start", int64_t(1)}});
   ASSERT_TRUE(folding::evaluateShapeOnlyNode(tail, {t}, 15, results));
   EXPECT_INTS(results[0], V{2}, (V{3, 7}));
   // start/end did not exist before opset 15.
   EXPECT_FALSE(folding::evaluateShapeOnlyNode(tail, {t}, 13, results));
-  Node middle = makeNode("Shape", 1, {{"start", int64_t(1)}, {"end", int64_t(-1)}});
+  Node middle =
+      makeNode("Shape", 1, {{"start", int64_t(1)}, {"end", int64_t(-1)}});
   ASSERT_TRUE(folding::evaluateShapeOnlyNode(middle, {t}, 15, results));
   EXPECT_INTS(results[0], V{1}, V{3});
   TensorType s = TensorType::get(DType::F32, {2, 3, 4});
-  ASSERT_TRUE(folding::evaluateShapeOnlyNode(makeNode("Size", 1), {s}, 13, results));
+  ASSERT_TRUE(
+      folding::evaluateShapeOnlyNode(makeNode("Size", 1), {s}, 13, results));
   EXPECT_INTS(results[0], V{}, V{24});
 }
 

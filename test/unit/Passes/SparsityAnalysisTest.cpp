@@ -94,7 +94,8 @@ std::vector<float> fromMask(const std::vector<std::vector<int>> &mask) {
   return values;
 }
 
-std::vector<std::vector<int>> transpose(const std::vector<std::vector<int>> &m) {
+std::vector<std::vector<int>>
+transpose(const std::vector<std::vector<int>> &m) {
   std::vector<std::vector<int>> t(m[0].size(), std::vector<int>(m.size()));
   for (size_t r = 0; r < m.size(); ++r)
     for (size_t c = 0; c < m[0].size(); ++c)
@@ -117,7 +118,8 @@ TEST(SparsityAnalysis, DenseWeight) {
   m.addNode("Conv", "w");
   auto stats = run(m.module, "sparsity-analysis");
   EXPECT_EQ(m.pattern("w"), "dense");
-  EXPECT_FLOAT_EQ(m.weightAnnotation("w", "sparsity.density")->getFloat(), 1.0f);
+  EXPECT_FLOAT_EQ(m.weightAnnotation("w", "sparsity.density")->getFloat(),
+                  1.0f);
   EXPECT_EQ(m.weightAnnotation("w", "sparsity.zeros")->getInt(), 0);
   EXPECT_EQ(m.weightAnnotation("w", "sparsity.channel-zeros")->getInt(), 0);
   EXPECT_EQ(stats["weights-analyzed"], 1);
@@ -139,7 +141,8 @@ TEST(SparsityAnalysis, TwoFourAlongTheReductionDimension) {
   auto stats = run(m.module, "sparsity-analysis");
   for (const char *w : {"gemm_t", "matmul", "gemm"}) {
     EXPECT_EQ(m.pattern(w), "nm:2:4") << w;
-    EXPECT_FLOAT_EQ(m.weightAnnotation(w, "sparsity.density")->getFloat(), 0.5f);
+    EXPECT_FLOAT_EQ(m.weightAnnotation(w, "sparsity.density")->getFloat(),
+                    0.5f);
     EXPECT_EQ(m.weightAnnotation(w, "sparsity.zeros")->getInt(), 16);
     EXPECT_EQ(m.weightAnnotation(w, "sparsity.channel-zeros")->getInt(), 0);
   }
@@ -256,11 +259,14 @@ TEST(SparsityAnalysis, ElidedWeightsUseMetadata) {
       {"half", TensorData::createElided(DType::F32, {16, 16}, 64, 0x1234), {}});
   m.addNode("Conv", "half");
   m.module.graph.setWeight(
-      {"full", TensorData::createElided(DType::F32, {16, 16}, 256, 0x5678), {}});
+      {"full",
+       TensorData::createElided(DType::F32, {16, 16}, 256, 0x5678),
+       {}});
   m.addNode("Conv", "full");
   auto stats = run(m.module, "sparsity-analysis");
   EXPECT_EQ(m.pattern("half"), "unknown");
-  EXPECT_FLOAT_EQ(m.weightAnnotation("half", "sparsity.density")->getFloat(), 0.25f);
+  EXPECT_FLOAT_EQ(m.weightAnnotation("half", "sparsity.density")->getFloat(),
+                  0.25f);
   EXPECT_EQ(m.weightAnnotation("half", "sparsity.zeros")->getInt(), 192);
   // Without values the channel count is not known, so it is not claimed.
   EXPECT_EQ(m.weightAnnotation("half", "sparsity.channel-zeros"), nullptr);
@@ -281,9 +287,12 @@ TEST(SparsityAnalysis, NodeAndModuleAnnotations) {
   Node &nb = m.addNode("Conv", "b");
   Node &nb2 = m.addNode("Conv", "b"); // a shared weight annotates every reader
   run(m.module, "sparsity-analysis");
-  EXPECT_FLOAT_EQ(na.annotations.at("sparsity.weight-density").getFloat(), 0.25f);
-  EXPECT_FLOAT_EQ(nb.annotations.at("sparsity.weight-density").getFloat(), 1.0f);
-  EXPECT_FLOAT_EQ(nb2.annotations.at("sparsity.weight-density").getFloat(), 1.0f);
+  EXPECT_FLOAT_EQ(na.annotations.at("sparsity.weight-density").getFloat(),
+                  0.25f);
+  EXPECT_FLOAT_EQ(nb.annotations.at("sparsity.weight-density").getFloat(),
+                  1.0f);
+  EXPECT_FLOAT_EQ(nb2.annotations.at("sparsity.weight-density").getFloat(),
+                  1.0f);
   // Weighted by elements: (16 + 16) / (64 + 16).
   EXPECT_FLOAT_EQ(m.module.annotations.at("sparsity.total-density").getFloat(),
                   32.0f / 80.0f);
@@ -292,7 +301,7 @@ TEST(SparsityAnalysis, NodeAndModuleAnnotations) {
 
 TEST(SparsityAnalysis, MinElementsAndAllWeights) {
   Model m;
-  m.addWeight("tiny", {2, 2}, {1, 0, 0, 1});       // below min-elements
+  m.addWeight("tiny", {2, 2}, {1, 0, 0, 1}); // below min-elements
   m.addWeight("bias", {4, 4}, std::vector<float>(16, 0.0f)); // not linear
   m.addNode("Gemm", "tiny", {{"transB", int64_t(1)}});
   auto stats = run(m.module, "sparsity-analysis");
@@ -324,9 +333,10 @@ TEST(SparsityAnalysis, ActivationOperandsAreIgnored) {
 }
 
 TEST(SparsityAnalysis, RejectsMalformedOptions) {
-  for (const char *pipeline :
-       {"sparsity-analysis(min-elements=x)", "sparsity-analysis(min-elements=-2)",
-        "sparsity-analysis(all-weights=maybe)", "sparsity-analysis(pattern=1)"}) {
+  for (const char *pipeline : {"sparsity-analysis(min-elements=x)",
+                               "sparsity-analysis(min-elements=-2)",
+                               "sparsity-analysis(all-weights=maybe)",
+                               "sparsity-analysis(pattern=1)"}) {
     auto passes = createPassPipeline(pipeline);
     EXPECT_FALSE(bool(passes)) << pipeline;
     if (!passes)
