@@ -65,11 +65,12 @@ std::string passListFooter() {
   return text;
 }
 
-/// Runs the pipeline on one loaded module and renders the requested output.
+/// Runs the pipeline on one loaded module and renders the requested output;
+/// appends the statistics report to `stats` when --stats is given.
 llvm::Expected<std::string> processModule(Module &module,
                                           const OptOptions &opts,
                                           PassManagerOptions pmOptions,
-                                          bool &printedStats) {
+                                          std::string &stats) {
   auto passes = createPassPipeline(opts.pipeline);
   if (!passes)
     return passes.takeError();
@@ -79,8 +80,8 @@ llvm::Expected<std::string> processModule(Module &module,
   if (llvm::Error err = pm.run(module))
     return err;
   if (opts.stats) {
-    pm.printStatistics(llvm::errs());
-    printedStats = true;
+    llvm::raw_string_ostream os(stats);
+    pm.printStatistics(os);
   }
   if (opts.emit == "onnx")
     return exportOnnxBytes(module);
@@ -162,14 +163,16 @@ int main(int argc, char **argv) {
 
   // Load the input as one model, or as independent cases.
   std::vector<std::string> outputs;
-  bool failed = false, printedStats = false;
+  bool failed = false;
+  // Statistics are printed after the output so they never interleave.
+  std::string stats;
   auto handle = [&](llvm::Expected<std::unique_ptr<Module>> module) {
     if (!module) {
       reportError(kTool, module.takeError());
       failed = true;
       return;
     }
-    auto out = processModule(**module, opts, pmOptions, printedStats);
+    auto out = processModule(**module, opts, pmOptions, stats);
     if (!out) {
       reportError(kTool, withFile(out.takeError(), opts.input));
       failed = true;
@@ -206,5 +209,6 @@ int main(int argc, char **argv) {
     reportError(kTool, std::move(err));
     return 1;
   }
+  llvm::errs() << stats;
   return failed ? 1 : 0;
 }
