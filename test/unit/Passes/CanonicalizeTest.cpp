@@ -17,6 +17,8 @@
 #include "sparseloom/IR/Verifier.h"
 #include "sparseloom/Pass/PassRegistry.h"
 
+#include "RunPipeline.h"
+
 #include "gtest/gtest.h"
 
 #include <cmath>
@@ -81,29 +83,6 @@ public:
 private:
   std::unique_ptr<Module> module_ = std::make_unique<Module>();
 };
-
-/// Runs `pipeline`, expects success and a verified result; returns the
-/// merged statistics.
-std::map<std::string, int64_t> runPipeline(Module &module,
-                                           llvm::StringRef pipeline) {
-  std::map<std::string, int64_t> stats;
-  auto passes = createPassPipeline(pipeline);
-  if (!passes) {
-    ADD_FAILURE() << llvm::toString(passes.takeError());
-    return stats;
-  }
-  for (auto &pass : *passes) {
-    if (llvm::Error err = pass->run(module)) {
-      ADD_FAILURE() << llvm::toString(std::move(err));
-      return stats;
-    }
-    for (const auto &entry : pass->statistics().counts())
-      stats[entry.first] += entry.second;
-  }
-  if (llvm::Error err = verify(module))
-    ADD_FAILURE() << "verifier: " << llvm::toString(std::move(err));
-  return stats;
-}
 
 std::vector<std::string> opTypes(const Graph &graph) {
   std::vector<std::string> ops;

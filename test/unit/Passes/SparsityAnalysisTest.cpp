@@ -15,6 +15,8 @@
 #include "sparseloom/IR/Module.h"
 #include "sparseloom/Pass/PassRegistry.h"
 
+#include "RunPipeline.h"
+
 #include "gtest/gtest.h"
 
 #include <string>
@@ -66,24 +68,6 @@ struct Model {
   }
 };
 
-std::map<std::string, int64_t> run(Module &module, llvm::StringRef pipeline) {
-  std::map<std::string, int64_t> stats;
-  auto passes = createPassPipeline(pipeline);
-  if (!passes) {
-    ADD_FAILURE() << llvm::toString(passes.takeError());
-    return stats;
-  }
-  for (auto &pass : *passes) {
-    if (llvm::Error err = pass->run(module)) {
-      ADD_FAILURE() << llvm::toString(std::move(err));
-      return stats;
-    }
-    for (const auto &entry : pass->statistics().counts())
-      stats[entry.first] += entry.second;
-  }
-  return stats;
-}
-
 /// Row-major values of a rows x cols matrix from a 0/1 mask (1 = non-zero);
 /// non-zeros get distinct values so nothing depends on them being equal.
 std::vector<float> fromMask(const std::vector<std::vector<int>> &mask) {
@@ -116,7 +100,7 @@ TEST(SparsityAnalysis, DenseWeight) {
   Model m;
   m.addWeight("w", {4, 2, 2, 2}, std::vector<float>(32, 1.0f));
   m.addNode("Conv", "w");
-  auto stats = run(m.module, "sparsity-analysis");
+  auto stats = runPipeline(m.module, "sparsity-analysis");
   EXPECT_EQ(m.pattern("w"), "dense");
   EXPECT_FLOAT_EQ(m.weightAnnotation("w", "sparsity.density")->getFloat(),
                   1.0f);
@@ -138,7 +122,7 @@ TEST(SparsityAnalysis, TwoFourAlongTheReductionDimension) {
   m.addNode("MatMul", "matmul");
   m.addWeight("gemm", {8, 4}, fromMask(transpose(kTwoFour)));
   m.addNode("Gemm", "gemm");
-  auto stats = run(m.module, "sparsity-analysis");
+  auto stats = runPipeline(m.module, "sparsity-analysis");
   for (const char *w : {"gemm_t", "matmul", "gemm"}) {
     EXPECT_EQ(m.pattern(w), "nm:2:4") << w;
     EXPECT_FLOAT_EQ(m.weightAnnotation(w, "sparsity.density")->getFloat(),
@@ -155,7 +139,7 @@ TEST(SparsityAnalysis, TwoFourStoredTransposedIsNotTwoFourAsStored) {
   Model m;
   m.addWeight("w", {8, 4}, fromMask(transpose(kTwoFour)));
   m.addNode("Gemm", "w", {{"transB", int64_t(1)}});
-  run(m.module, "sparsity-analysis");
+  runPipeline(m.module, "sparsity-analysis");
   EXPECT_NE(m.pattern("w"), "nm:2:4");
 }
 
@@ -165,7 +149,7 @@ TEST(SparsityAnalysis, TighterFourEightWins) {
   m.addWeight("w", {2, 8},
               fromMask({{1, 1, 1, 0, 1, 0, 0, 0}, {1, 1, 0, 1, 0, 0, 1, 0}}));
   m.addNode("Gemm", "w", {{"transB", int64_t(1)}});
-  run(m.module, "sparsity-analysis");
+  runPipeline(m.module, "sparsity-analysis");
   EXPECT_EQ(m.pattern("w"), "nm:4:8");
 }
 
@@ -179,7 +163,7 @@ TEST(SparsityAnalysis, FourByOneBlocks) {
   Model m;
   m.addWeight("w", {8, 4, 1, 1}, fromMask(mask));
   m.addNode("Conv", "w");
-  run(m.module, "sparsity-analysis");
+  runPipeline(m.module, "sparsity-analysis");
   EXPECT_EQ(m.pattern("w"), "block:4x1");
   EXPECT_EQ(m.weightAnnotation("w", "sparsity.zeros")->getInt(), 12);
 }
@@ -194,7 +178,7 @@ TEST(SparsityAnalysis, LargestBlockIsReported) {
   Model m;
   m.addWeight("w", {8, 8}, fromMask(mask));
   m.addNode("Gemm", "w", {{"transB", int64_t(1)}});
-  run(m.module, "sparsity-analysis");
+  runPipeline(m.module, "sparsity-analysis");
   EXPECT_EQ(m.pattern("w"), "block:4x4");
 }
 
@@ -205,7 +189,7 @@ TEST(SparsityAnalysis, WholeOutputChannels) {
   Model m;
   m.addWeight("w", {6, 1, 2, 2}, fromMask(mask));
   m.addNode("Conv", "w");
-  run(m.module, "sparsity-analysis");
+  runPipeline(m.module, "sparsity-analysis");
   EXPECT_EQ(m.pattern("w"), "channel");
   EXPECT_EQ(m.weightAnnotation("w", "sparsity.channel-zeros")->getInt(), 2);
   EXPECT_EQ(m.weightAnnotation("w", "sparsity.zeros")->getInt(), 8);
@@ -219,7 +203,7 @@ TEST(SparsityAnalysis, ConvTransposeOutputChannelsAreAxisOne) {
   Model m;
   m.addWeight("w", {2, 8, 1, 1}, values);
   m.addNode("ConvTranspose", "w");
-  run(m.module, "sparsity-analysis");
+  runPipeline(m.module, "sparsity-analysis");
   EXPECT_EQ(m.pattern("w"), "channel");
   EXPECT_EQ(m.weightAnnotation("w", "sparsity.channel-zeros")->getInt(), 1);
 }
@@ -232,7 +216,7 @@ TEST(SparsityAnalysis, GroupedConvTransposeMapsGroupsToChannelBlocks) {
   Model m;
   m.addWeight("w", {4, 2, 1, 1}, values);
   m.addNode("ConvTranspose", "w", {{"group", int64_t(2)}});
-  run(m.module, "sparsity-analysis(min-elements=1)");
+  runPipeline(m.module, "sparsity-analysis(min-elements=1)");
   EXPECT_EQ(m.pattern("w"), "channel");
   EXPECT_EQ(m.weightAnnotation("w", "sparsity.channel-zeros")->getInt(), 1);
 }
@@ -245,7 +229,7 @@ TEST(SparsityAnalysis, UnstructuredZeros) {
   Model m;
   m.addWeight("w", {4, 8}, fromMask(mask));
   m.addNode("Gemm", "w", {{"transB", int64_t(1)}});
-  auto stats = run(m.module, "sparsity-analysis");
+  auto stats = runPipeline(m.module, "sparsity-analysis");
   EXPECT_EQ(m.pattern("w"), "unstructured");
   EXPECT_EQ(m.weightAnnotation("w", "sparsity.zeros")->getInt(), 3);
   EXPECT_FLOAT_EQ(m.weightAnnotation("w", "sparsity.density")->getFloat(),
@@ -263,7 +247,7 @@ TEST(SparsityAnalysis, ElidedWeightsUseMetadata) {
        TensorData::createElided(DType::F32, {16, 16}, 256, 0x5678),
        {}});
   m.addNode("Conv", "full");
-  auto stats = run(m.module, "sparsity-analysis");
+  auto stats = runPipeline(m.module, "sparsity-analysis");
   EXPECT_EQ(m.pattern("half"), "unknown");
   EXPECT_FLOAT_EQ(m.weightAnnotation("half", "sparsity.density")->getFloat(),
                   0.25f);
@@ -286,7 +270,7 @@ TEST(SparsityAnalysis, NodeAndModuleAnnotations) {
   Node &na = m.addNode("MatMul", "a");
   Node &nb = m.addNode("Conv", "b");
   Node &nb2 = m.addNode("Conv", "b"); // a shared weight annotates every reader
-  run(m.module, "sparsity-analysis");
+  runPipeline(m.module, "sparsity-analysis");
   EXPECT_FLOAT_EQ(na.annotations.at("sparsity.weight-density").getFloat(),
                   0.25f);
   EXPECT_FLOAT_EQ(nb.annotations.at("sparsity.weight-density").getFloat(),
@@ -304,20 +288,21 @@ TEST(SparsityAnalysis, MinElementsAndAllWeights) {
   m.addWeight("tiny", {2, 2}, {1, 0, 0, 1}); // below min-elements
   m.addWeight("bias", {4, 4}, std::vector<float>(16, 0.0f)); // not linear
   m.addNode("Gemm", "tiny", {{"transB", int64_t(1)}});
-  auto stats = run(m.module, "sparsity-analysis");
+  auto stats = runPipeline(m.module, "sparsity-analysis");
   EXPECT_EQ(m.pattern("tiny"), "<none>");
   EXPECT_EQ(m.pattern("bias"), "<none>");
   EXPECT_EQ(stats["weights-analyzed"], 0);
   EXPECT_EQ(m.module.annotations.at("sparsity.analyzed-weights").getInt(), 0);
 
-  stats = run(m.module, "sparsity-analysis(min-elements=4,all-weights=true)");
+  stats = runPipeline(m.module,
+                      "sparsity-analysis(min-elements=4,all-weights=true)");
   // 2 x 2 with a zero diagonal: no block, and rows too short for N:M.
   EXPECT_EQ(m.pattern("tiny"), "unstructured");
   EXPECT_EQ(m.pattern("bias"), "channel"); // all zero: every row
   EXPECT_EQ(stats["weights-analyzed"], 2);
 
   // Running again with the defaults drops the earlier results.
-  run(m.module, "sparsity-analysis");
+  runPipeline(m.module, "sparsity-analysis");
   EXPECT_EQ(m.pattern("tiny"), "<none>");
   EXPECT_EQ(m.pattern("bias"), "<none>");
 }
@@ -327,7 +312,7 @@ TEST(SparsityAnalysis, ActivationOperandsAreIgnored) {
   Node &n = m.addNode("MatMul", "activation");
   m.module.graph.setType("activation", TensorType());
   m.module.graph.inputs.push_back("activation");
-  auto stats = run(m.module, "sparsity-analysis");
+  auto stats = runPipeline(m.module, "sparsity-analysis");
   EXPECT_EQ(stats["weights-analyzed"], 0);
   EXPECT_TRUE(n.annotations.empty());
 }
