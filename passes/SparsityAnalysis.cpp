@@ -18,7 +18,8 @@
 //                                   weights; sparsity.analyzed-weights
 //
 // The weight is viewed as a matrix [output channels, reduction] so that one
-// set of rules serves every op:
+// set of rules serves every op (IR/WeightLayout.h, shared with the pruner so
+// that what sparseloom-prune makes is what this pass reports):
 //   Conv           [M, C/g, k...]  -> rows M, columns C/g*k... (row-major);
 //   ConvTranspose  [C, M/g, k...]  -> rows M (group g's block of output
 //                                     channels), columns C/g*k...;
@@ -46,6 +47,7 @@
 #include "Passes.h"
 
 #include "sparseloom/IR/OpRegistry.h"
+#include "sparseloom/IR/WeightLayout.h"
 #include "sparseloom/Support/Diagnostics.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -80,27 +82,6 @@ constexpr const char *kWeightDensity = "sparsity.weight-density";
 constexpr const char *kTotalDensity = "sparsity.total-density";
 constexpr const char *kAnalyzedWeights = "sparsity.analyzed-weights";
 
-/// How a weight's elements map onto the [output channel, reduction] matrix.
-struct Layout {
-  enum Kind { OutFirst, InFirst, Transposed } kind = OutFirst;
-  int64_t group = 1; // Transposed (ConvTranspose) only
-};
-
-/// The layout of the weight operand of `node`. The weight layout is part of
-/// each op's semantics, which the registry does not describe, so the few
-/// linear ops are named here; an unknown one gets the Conv-like default.
-Layout layoutOf(const Node &node) {
-  Layout layout;
-  if (node.opType == "MatMul" ||
-      (node.opType == "Gemm" && node.getIntAttr("transB", 0) == 0)) {
-    layout.kind = Layout::InFirst;
-  } else if (node.opType == "ConvTranspose") {
-    layout.kind = Layout::Transposed;
-    layout.group = std::max<int64_t>(1, node.getIntAttr("group", 1));
-  }
-  return layout;
-}
-
 /// Zero mask of a weight as a row-major rows x cols matrix.
 struct ZeroMatrix {
   int64_t rows = 1, cols = 1;
@@ -108,52 +89,15 @@ struct ZeroMatrix {
   bool at(int64_t r, int64_t c) const { return zero[size_t(r * cols + c)]; }
 };
 
-ZeroMatrix buildMatrix(const TensorData &data, Layout layout) {
-  const std::vector<int64_t> &dims = data.dims();
-  const int64_t n = data.numElements();
-  std::vector<uint8_t> zero(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
-    zero[size_t(i)] = data.elementAsDouble(i) == 0.0;
-
+ZeroMatrix buildMatrix(const TensorData &data, const WeightMatrixView &view) {
   ZeroMatrix m;
-  const size_t rank = dims.size();
-  if (layout.kind == Layout::InFirst && rank >= 2) {
-    // [..., K, N]: row (b, n), column k.
-    int64_t k = dims[rank - 2], cols = dims[rank - 1];
-    int64_t batch = n / std::max<int64_t>(1, k * cols);
-    m.rows = batch * cols;
-    m.cols = k;
-    m.zero.resize(size_t(n));
-    for (int64_t b = 0; b < batch; ++b)
-      for (int64_t i = 0; i < k; ++i)
-        for (int64_t j = 0; j < cols; ++j)
-          m.zero[size_t((b * cols + j) * k + i)] =
-              zero[size_t((b * k + i) * cols + j)];
-    return m;
-  }
-  if (layout.kind == Layout::Transposed && rank >= 2 &&
-      dims[0] % layout.group == 0) {
-    // [C, M/g, s...]: input channel c is in group c / (C/g), whose output
-    // channels are rows g*(M/g) ... ; its column is (c % (C/g), s).
-    int64_t inPerGroup = dims[0] / layout.group, outPerGroup = dims[1];
-    int64_t spatial = n / std::max<int64_t>(1, dims[0] * dims[1]);
-    m.rows = layout.group * outPerGroup;
-    m.cols = inPerGroup * spatial;
-    m.zero.resize(size_t(n));
-    for (int64_t c = 0; c < dims[0]; ++c)
-      for (int64_t j = 0; j < outPerGroup; ++j)
-        for (int64_t s = 0; s < spatial; ++s) {
-          int64_t row = (c / inPerGroup) * outPerGroup + j;
-          int64_t col = (c % inPerGroup) * spatial + s;
-          m.zero[size_t(row * m.cols + col)] =
-              zero[size_t((c * outPerGroup + j) * spatial + s)];
-        }
-    return m;
-  }
-  // [dim0, rest]; a scalar or a vector is one row.
-  m.rows = rank >= 2 ? dims[0] : 1;
-  m.cols = m.rows > 0 ? n / m.rows : 0;
-  m.zero = std::move(zero);
+  m.rows = view.rows();
+  m.cols = view.cols();
+  m.zero.resize(size_t(m.rows * m.cols));
+  for (int64_t r = 0; r < m.rows; ++r)
+    for (int64_t c = 0; c < m.cols; ++c)
+      m.zero[size_t(r * m.cols + c)] =
+          data.elementAsDouble(view.index(r, c)) == 0.0;
   return m;
 }
 
@@ -208,7 +152,7 @@ struct Result {
   std::optional<int64_t> channelZeros;
 };
 
-Result analyzeWeight(const TensorData &data, Layout layout) {
+Result analyzeWeight(const TensorData &data, const WeightMatrixView &view) {
   Result result;
   result.elements = data.numElements();
   result.zeros = result.elements - data.numNonZeros();
@@ -222,7 +166,7 @@ Result analyzeWeight(const TensorData &data, Layout layout) {
     return result;
   }
 
-  ZeroMatrix m = buildMatrix(data, layout);
+  ZeroMatrix m = buildMatrix(data, view);
   result.channelZeros = countZeroRows(m);
   if (*result.channelZeros * m.cols == result.zeros) {
     result.pattern = "channel";
@@ -296,8 +240,8 @@ llvm::Error SparsityAnalysisPass::run(Module &module) {
   for (const std::string &name : weightNames)
     eraseOwnAnnotations(graph.findWeight(name)->annotations);
 
-  // Which weights to analyze, with the layout of their first linear reader.
-  std::map<std::string, Layout> layouts;
+  // Which weights to analyze, viewed as their first linear reader sees them.
+  std::map<std::string, WeightMatrixView> views;
   std::map<std::string, std::vector<Node *>> readers;
   for (const auto &node : graph.nodes()) {
     const OpInfo *info = lookupOp(*node);
@@ -308,23 +252,24 @@ llvm::Error SparsityAnalysisPass::run(Module &module) {
     const Weight *w = name.empty() ? nullptr : graph.findWeight(name);
     if (!w || !isAnalyzableType(w->data->dtype()))
       continue; // e.g. a MatMul of two activations
-    layouts.emplace(name, layoutOf(*node));
+    views.emplace(name, WeightMatrixView::forNode(*node, w->data->dims()));
     readers[name].push_back(node.get());
   }
   if (allWeights_)
     for (const std::string &name : weightNames)
-      if (isFloatType(graph.findWeight(name)->data->dtype()))
-        layouts.emplace(name, Layout());
+      if (const Weight *w = graph.findWeight(name);
+          isFloatType(w->data->dtype()))
+        views.emplace(name, WeightMatrixView::outFirst(w->data->dims()));
 
   int64_t totalElements = 0, totalNonZeros = 0, analyzed = 0;
   for (const std::string &name : weightNames) {
-    auto layout = layouts.find(name);
-    if (layout == layouts.end())
+    auto view = views.find(name);
+    if (view == views.end())
       continue;
     Weight &w = *graph.findWeight(name);
     if (w.data->numElements() < minElements_)
       continue;
-    Result r = analyzeWeight(*w.data, layout->second);
+    Result r = analyzeWeight(*w.data, view->second);
     double density = r.elements == 0
                          ? 1.0
                          : double(r.elements - r.zeros) / double(r.elements);
