@@ -387,7 +387,7 @@ def main():
                                 "total_cpu": round(time.process_time(), 1)},
                      "threads": 1},
         "sizing": SIZING,
-        "generated_by": "/usr/bin/python3 scripts/zoo/lang.py " + " ".join(sys.argv[1:]),
+        "generated_by": ("/usr/bin/python3 scripts/zoo/lang.py " + " ".join(sys.argv[1:])).strip(),
         "torch_version": torch.__version__,
     }
     common.write_card(args.out, card)
