@@ -353,23 +353,7 @@ TEST(OnnxImportError, BadSparseInitializers) {
 TEST(OnnxImportError, MissingOrShortExternalData) {
   TempDir dir;
   auto model = [](const std::string &location) {
-    onnx::ModelProto proto = parseModelText(R"(
-      <ir_version: 8, opset_import: ["" : 13]>
-      g (float[2,3] X) => (float[2,3] Y) { Y = Add(X, W) }
-    )");
-    onnx::TensorProto &w = *proto.mutable_graph()->add_initializer();
-    w.set_name("W");
-    w.set_data_type(onnx::TensorProto::FLOAT);
-    w.add_dims(2);
-    w.add_dims(3);
-    w.set_data_location(onnx::TensorProto::EXTERNAL);
-    auto *loc = w.add_external_data();
-    loc->set_key("location");
-    loc->set_value(location);
-    auto *off = w.add_external_data();
-    off->set_key("offset");
-    off->set_value("8");
-    return proto;
+    return externalModel(location, 8);
   };
   dir.write("missing.onnx", serialize(model("missing.bin")));
   EXPECT_EQ(errorOf(importOnnxFile(dir.file("missing.onnx"))),

@@ -54,6 +54,29 @@ inline std::string serialize(const onnx::ModelProto &model) {
 }
 
 /// The diagnostic text of a failed result, or "<success>".
+// A model whose weight W (2x3 floats) lives in `location` at `offset`.
+inline onnx::ModelProto externalModel(const std::string &location, int offset) {
+  onnx::ModelProto proto = parseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[2,3] X) => (float[2,3] Y) { Y = Add(X, W) }
+  )");
+  onnx::TensorProto &w = *proto.mutable_graph()->add_initializer();
+  w.set_name("W");
+  w.set_data_type(onnx::TensorProto::FLOAT);
+  w.add_dims(2);
+  w.add_dims(3);
+  w.set_data_location(onnx::TensorProto::EXTERNAL);
+  auto entry = [&](const char *key, const std::string &value) {
+    auto *e = w.add_external_data();
+    e->set_key(key);
+    e->set_value(value);
+  };
+  entry("location", location);
+  entry("offset", std::to_string(offset));
+  entry("length", "24");
+  return proto;
+}
+
 template <typename T> std::string errorOf(llvm::Expected<T> result) {
   if (result)
     return "<success>";
