@@ -63,6 +63,13 @@ int64_t PassStatistics::get(llvm::StringRef name) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
+llvm::Error Pass::runOnFamily(Family &family) {
+  for (FamilyMember &member : family.members)
+    if (llvm::Error err = run(*member.module))
+      return withFile(std::move(err), member.file);
+  return llvm::Error::success();
+}
+
 llvm::Error checkKnownOptions(const PassInfo &info,
                               const PassOptions &options) {
   for (const auto &entry : options.values()) {

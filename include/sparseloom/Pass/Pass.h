@@ -19,6 +19,7 @@
 #ifndef SPARSELOOM_PASS_PASS_H
 #define SPARSELOOM_PASS_PASS_H
 
+#include "sparseloom/IR/Family.h"
 #include "sparseloom/IR/Module.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -101,8 +102,14 @@ public:
   PassStatistics &statistics() { return stats_; }
   const PassStatistics &statistics() const { return stats_; }
 
-  /// Transforms or annotates `module` in place.
+  /// Transforms or annotates `module` in place. Family passes, which need
+  /// every variant at once, override runOnFamily instead and leave this
+  /// unimplemented (it is never called for them).
   virtual llvm::Error run(Module &module) = 0;
+
+  /// Runs over a whole family. The default runs `run` on every member in
+  /// order and names the member's file in any error.
+  virtual llvm::Error runOnFamily(Family &family);
 
 private:
   const PassInfo &info_;
