@@ -1,0 +1,111 @@
+//===- FastKernels.h - Optimised math kernels (AVX2+FMA) --------*- C++ -*-===//
+//
+// Part of SparseLoom.
+//
+//===----------------------------------------------------------------------===//
+//
+// The fast paths behind Conv, Gemm and MatMul: a blocked, packed SGEMM, sparse
+// (CSR and 4x1 block) times dense products, and depthwise convolution. The
+// op-level glue (im2col, choosing the path from the op's KernelId) lives in
+// the op kernels; these functions only see matrices.
+//
+// Conventions: row-major; C = act(W * B + bias) where W is the weight matrix
+// [M, K] (rows = output channels, as stored by the compiler), B is the dense
+// activation matrix [K, N] with leading dimension ldb, C is [M, N] with
+// leading dimension ldc, bias has M entries (or is null). Work is split
+// across `pool` when it is non-null. Every function here requires AVX2+FMA:
+// callers check cpuHasAvx2Fma() (the runtime falls back to the reference
+// kernels otherwise). Names follow XNNPACK: op, variant, ISA.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSELOOM_RUNTIME_KERNELS_FASTKERNELS_H
+#define SPARSELOOM_RUNTIME_KERNELS_FASTKERNELS_H
+
+#include "sparseloom/ProgramFormat.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sparseloom {
+namespace runtime {
+
+class ThreadPool;
+
+/// True when the CPU and OS support AVX2 and FMA (checked once).
+bool cpuHasAvx2Fma();
+
+/// The fused epilogue of a product: optional per-row bias, then activation.
+struct Epilogue {
+  const float *bias = nullptr; // M entries or null
+  format::Activation activation = format::Activation::None;
+  float actMin = 0.f;
+  float actMax = 0.f;
+};
+
+/// A read-only view of an encoded sparse weight (Csr or BlockSparse): the
+/// SparseMatrixHeader and its arrays, already bounds-checked by the loader.
+struct SparseMatrixView {
+  uint32_t rows = 0;
+  uint32_t cols = 0;
+  uint32_t blockRows = 1;
+  uint32_t blockCols = 1;
+  const uint32_t *rowPtr = nullptr; // rows / blockRows + 1
+  const uint32_t *colIdx = nullptr;
+  const float *values = nullptr;
+};
+
+// --- Dense SGEMM on a packed weight -------------------------------------------
+
+/// Bytes needed to pack a [M, K] weight for sgemmPackedAvx2.
+size_t packedWeightBytes(uint32_t m, uint32_t k);
+/// The PackedMatrixHeader panelWidth/layout values the packed data uses.
+uint32_t packedWeightPanelWidth();
+uint32_t packedWeightLayoutTag();
+/// Packs row-major W [M, K] into `out` (packedWeightBytes(m, k) bytes, 64-byte
+/// aligned). Used by the compiler when it encodes a weight, and by the
+/// runtime when a program carries a Dense weight for a fast kernel.
+void packWeight(const float *w, uint32_t m, uint32_t k, float *out);
+
+/// Scratch bytes sgemmPackedAvx2 needs for an [K, N] right-hand side.
+size_t sgemmScratchBytes(uint32_t m, uint32_t n, uint32_t k,
+                         unsigned threads);
+/// C[M,N] = epilogue(Wpacked[M,K] * B[K,N]).
+void sgemmPackedAvx2(const float *packedW, uint32_t m, uint32_t n, uint32_t k,
+                     const float *b, size_t ldb, float *c, size_t ldc,
+                     const Epilogue &epilogue, float *scratch,
+                     ThreadPool *pool);
+
+/// General row-major C[M,N] = A[M,K] * B[K,N] (+ C when accumulate), both
+/// operands unpacked activations (MatMul of two activations, attention).
+size_t sgemmScratchBytesUnpacked(uint32_t m, uint32_t n, uint32_t k,
+                                 unsigned threads);
+void sgemmAvx2(uint32_t m, uint32_t n, uint32_t k, const float *a, size_t lda,
+               bool transA, const float *b, size_t ldb, bool transB, float *c,
+               size_t ldc, float alpha, float beta, float *scratch,
+               ThreadPool *pool);
+
+// --- Sparse weight times dense activations -------------------------------------
+
+/// C[M,N] = epilogue(Wsparse[M,K] * B[K,N]) for Csr (blockRows = blockCols = 1).
+void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
+                 size_t ldb, float *c, size_t ldc, const Epilogue &epilogue,
+                 ThreadPool *pool);
+/// Same for 4x1 blocks (blockRows = 4, blockCols = 1).
+void spmmBlock4x1Avx2(const SparseMatrixView &w, uint32_t n, const float *b,
+                      size_t ldb, float *c, size_t ldc,
+                      const Epilogue &epilogue, ThreadPool *pool);
+
+// --- Depthwise convolution (NCHW) -------------------------------------------------
+
+/// One image: input [C, H, W], weight [C, 1, kH, kW], output [C, OH, OW].
+void depthwiseConvAvx2(const float *input, uint32_t channels, uint32_t height,
+                       uint32_t width, const float *weight,
+                       const format::ConvParams &params, uint32_t outHeight,
+                       uint32_t outWidth, float *output,
+                       const Epilogue &epilogue, ThreadPool *pool);
+
+} // namespace runtime
+} // namespace sparseloom
+
+#endif // SPARSELOOM_RUNTIME_KERNELS_FASTKERNELS_H
