@@ -1,0 +1,178 @@
+//===- ParetoFrontTest.cpp - DP fronts against brute force ----------------===//
+//
+// Part of SparseLoom.
+//
+//===----------------------------------------------------------------------===//
+//
+// The DP is only worth having if it is exact: on random small spaces its
+// front must equal the brute-force front objective for objective, and every
+// point it returns must really be the stitch it says it is.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sparseloom/Space/ParetoFront.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <set>
+#include <tuple>
+
+using namespace sparseloom;
+
+namespace {
+
+StitchSpace randomSpace(std::mt19937 &rng, unsigned k, unsigned n,
+                        unsigned procs, bool split, bool transfers,
+                        double infeasibleRate) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  StitchSpace space;
+  space.numVariants = k;
+  space.numSegments = n;
+  space.numProcessors = procs;
+  space.allowSplitPlacement = split;
+  space.options.assign(n, std::vector<SegmentOption>(k));
+  for (auto &row : space.options)
+    for (SegmentOption &option : row) {
+      // Coarse values make exact ties (and so duplicate handling) common.
+      option.score = -std::round(unit(rng) * 8);
+      option.memoryBytes = std::round(unit(rng) * 10);
+      for (unsigned p = 0; p < procs; ++p)
+        option.latencyMs.push_back(unit(rng) < infeasibleRate
+                                       ? kInfeasible
+                                       : std::round(unit(rng) * 20) / 4);
+    }
+  if (transfers && n > 1) {
+    space.transferMs.assign(n - 1, std::vector<std::vector<double>>(
+                                       procs, std::vector<double>(procs)));
+    for (auto &matrix : space.transferMs)
+      for (unsigned p = 0; p < procs; ++p)
+        for (unsigned q = 0; q < procs; ++q)
+          matrix[p][q] = p == q ? 0 : std::round(unit(rng) * 8) / 4;
+  }
+  return space;
+}
+
+using Triple = std::tuple<double, double, double>;
+
+std::multiset<Triple> triples(const std::vector<StitchPoint> &points) {
+  std::multiset<Triple> out;
+  for (const StitchPoint &p : points)
+    out.insert({p.score, p.latencyMs, p.memoryBytes});
+  return out;
+}
+
+/// Recomputes a point's objectives from its choice, as the brute force does.
+Triple evaluate(const StitchSpace &space, const StitchPoint &point) {
+  double score = 0, latency = 0, memory = 0;
+  for (unsigned s = 0; s < space.numSegments; ++s) {
+    const SegmentOption &option = space.options[s][point.variantPerSegment[s]];
+    score += option.score;
+    if (s > 0)
+      latency += space.transfer(s - 1, point.processorPerSegment[s - 1],
+                                point.processorPerSegment[s]);
+    latency += option.latencyMs[point.processorPerSegment[s]];
+    memory += option.memoryBytes;
+  }
+  return {score, latency, memory};
+}
+
+} // namespace
+
+// Property: on 400 random small spaces (all placement modes, transfers,
+// infeasible processors, many ties) the DP front equals the brute-force
+// front, and each DP point's choice reproduces its objectives.
+TEST(ParetoFront, DPEqualsBruteForceOnRandomSpaces) {
+  std::mt19937 rng(1234);
+  for (int trial = 0; trial < 400; ++trial) {
+    unsigned k = 1 + rng() % 4, n = 1 + rng() % 4, procs = 1 + rng() % 3;
+    bool split = rng() % 2, transfers = rng() % 2;
+    StitchSpace space =
+        randomSpace(rng, k, n, procs, split, transfers, trial % 3 ? 0.1 : 0);
+    ASSERT_EQ(validateStitchSpace(space), "");
+    FrontOptions options;
+    if (trial % 5 == 0)
+      options.processor = rng() % procs;
+    auto dp = paretoFrontDP(space, options);
+    auto brute = paretoFrontBruteForce(space, options);
+    ASSERT_EQ(triples(dp), triples(brute))
+        << "trial " << trial << " k=" << k << " n=" << n << " procs=" << procs
+        << " split=" << split;
+    for (const StitchPoint &point : dp) {
+      EXPECT_EQ(evaluate(space, point),
+                Triple(point.score, point.latencyMs, point.memoryBytes));
+      for (uint8_t p : point.processorPerSegment) {
+        if (options.processor) {
+          EXPECT_EQ(p, *options.processor);
+        }
+        if (!split) {
+          EXPECT_EQ(p, point.processorPerSegment[0]);
+        }
+      }
+    }
+    for (size_t i = 0; i < dp.size(); ++i)
+      for (size_t j = 0; j < dp.size(); ++j)
+        EXPECT_FALSE(dominates(dp[i], dp[j]));
+  }
+}
+
+// With a resolution the front is smaller, and every exact front point is
+// within the resolution of a returned point that is at least as good.
+TEST(ParetoFront, ResolutionBoundsTheError) {
+  std::mt19937 rng(99);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  StitchSpace space;
+  space.numVariants = 4;
+  space.numSegments = 6;
+  space.numProcessors = 1;
+  space.options.assign(6, std::vector<SegmentOption>(4));
+  for (auto &row : space.options)
+    for (SegmentOption &option : row) {
+      option.score = -unit(rng);
+      option.memoryBytes = unit(rng) * 1e6;
+      option.latencyMs = {unit(rng) * 5};
+    }
+  auto exact = paretoFrontDP(space);
+  FrontOptions coarse;
+  coarse.resolution = {0.05, 0.5, 1e5};
+  auto approx = paretoFrontDP(space, coarse);
+  EXPECT_LT(approx.size(), exact.size());
+  for (const StitchPoint &e : exact) {
+    bool covered = false;
+    for (const StitchPoint &a : approx)
+      covered |= a.score >= e.score - 0.05 - 1e-12 &&
+                 a.latencyMs <= e.latencyMs + 0.5 + 1e-12 &&
+                 a.memoryBytes <= e.memoryBytes + 1e5 + 1e-6;
+    EXPECT_TRUE(covered) << "exact point " << e.score << ", " << e.latencyMs
+                         << ", " << e.memoryBytes << " not covered";
+  }
+}
+
+TEST(ParetoFront, AllInfeasibleGivesAnEmptyFront) {
+  StitchSpace space;
+  space.numVariants = 2;
+  space.numSegments = 2;
+  space.numProcessors = 1;
+  space.options.assign(2, std::vector<SegmentOption>(2));
+  for (auto &row : space.options)
+    for (SegmentOption &option : row)
+      option.latencyMs = {1.0};
+  space.options[1][0].latencyMs = {kInfeasible};
+  space.options[1][1].latencyMs = {kInfeasible};
+  EXPECT_TRUE(paretoFrontDP(space).empty());
+  EXPECT_TRUE(paretoFrontBruteForce(space).empty());
+}
+
+TEST(ParetoFront, ValidationNamesTheProblem) {
+  StitchSpace space;
+  EXPECT_NE(validateStitchSpace(space).find("empty"), std::string::npos);
+  space.numVariants = 1;
+  space.numSegments = 1;
+  space.numProcessors = 1;
+  space.options = {{SegmentOption{0, 0, {1.0, 2.0}}}};
+  EXPECT_NE(validateStitchSpace(space).find("one latency per processor"),
+            std::string::npos);
+  space.options = {{SegmentOption{NAN, 0, {1.0}}}};
+  EXPECT_NE(validateStitchSpace(space).find("finite"), std::string::npos);
+}
