@@ -23,9 +23,10 @@ namespace sparseloom {
 const std::vector<const PassInfo *> &allPasses() {
   static const std::vector<const PassInfo *> passes = [] {
     std::vector<const PassInfo *> list = {
-        &canonicalizePassInfo(),
-        &inferShapesPassInfo(),
-        &sparsityAnalysisPassInfo(),
+        &alignFamilyPassInfo(), &canonicalizePassInfo(),
+        &checkCompatPassInfo(), &detectBoundariesPassInfo(),
+        &inferShapesPassInfo(), &sparsityAnalysisPassInfo(),
+        &splitPassInfo(),
     };
     std::sort(
         list.begin(), list.end(),

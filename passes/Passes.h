@@ -17,9 +17,13 @@
 
 namespace sparseloom {
 
+const PassInfo &alignFamilyPassInfo();
 const PassInfo &canonicalizePassInfo();
+const PassInfo &checkCompatPassInfo();
+const PassInfo &detectBoundariesPassInfo();
 const PassInfo &inferShapesPassInfo();
 const PassInfo &sparsityAnalysisPassInfo();
+const PassInfo &splitPassInfo();
 
 } // namespace sparseloom
 

@@ -6,6 +6,7 @@
 
 #include "sparseloom/Pass/PassManager.h"
 
+#include "sparseloom/IR/FamilyPrinter.h"
 #include "sparseloom/IR/Verifier.h"
 #include "sparseloom/Support/Diagnostics.h"
 
@@ -60,39 +61,81 @@ parsePipelineText(llvm::StringRef pipeline) {
   return elements;
 }
 
+namespace {
+
+/// Says which pass failed without losing the file and node the error names.
+llvm::Error annotateWithPass(llvm::Error err, const std::string &passName) {
+  llvm::Error annotated = llvm::Error::success();
+  llvm::handleAllErrors(
+      std::move(err),
+      [&](std::unique_ptr<DiagnosticError> diag) {
+        annotated = llvm::joinErrors(
+            std::move(annotated),
+            llvm::make_error<DiagnosticError>(diag->file(), diag->node(),
+                                              diag->reason() + " [in pass '" +
+                                                  passName + "']"));
+      },
+      [&](const llvm::ErrorInfoBase &other) {
+        annotated = llvm::joinErrors(
+            std::move(annotated),
+            makeError(other.message() + " [in pass '" + passName + "']"));
+      });
+  return annotated;
+}
+
+} // namespace
+
+llvm::Error PassManager::afterPass(const Pass &pass, Module *module,
+                                   Family *family) {
+  if (options_.verifyEach) {
+    auto verifyOne = [&](const Module &m, llvm::StringRef file) -> llvm::Error {
+      if (llvm::Error err = verify(m))
+        return llvm::joinErrors(
+            makeError("IR is invalid after pass '" + pass.name() + "'"),
+            withFile(std::move(err), file));
+      return llvm::Error::success();
+    };
+    if (module)
+      if (llvm::Error err = verifyOne(*module, ""))
+        return err;
+    if (family) {
+      for (const FamilyMember &member : family->members)
+        if (llvm::Error err = verifyOne(*member.module, member.file))
+          return err;
+      if (family->state.segments)
+        for (const auto &segments : family->state.segments->perMember)
+          for (const auto &segment : segments)
+            if (llvm::Error err = verifyOne(*segment, segment->graph.name))
+              return err;
+    }
+  }
+  if (options_.printAfterAll || options_.printAfter.count(pass.name().str())) {
+    *options_.irDump << "// -----// IR Dump After " << pass.name()
+                     << " //----- //\n";
+    if (module)
+      printModule(*module, *options_.irDump, options_.printOptions);
+    if (family)
+      printFamily(*family, *options_.irDump, options_.printOptions);
+  }
+  return llvm::Error::success();
+}
+
 llvm::Error PassManager::run(Module &module) {
   for (auto &pass : passes_) {
-    if (llvm::Error err = pass->run(module)) {
-      // Say which pass failed without losing the node the pass named.
-      std::string passName = pass->name().str();
-      llvm::Error annotated = llvm::Error::success();
-      llvm::handleAllErrors(
-          std::move(err),
-          [&](std::unique_ptr<DiagnosticError> diag) {
-            annotated = llvm::joinErrors(
-                std::move(annotated),
-                llvm::make_error<DiagnosticError>(
-                    diag->file(), diag->node(),
-                    diag->reason() + " [in pass '" + passName + "']"));
-          },
-          [&](const llvm::ErrorInfoBase &other) {
-            annotated = llvm::joinErrors(
-                std::move(annotated),
-                makeError(other.message() + " [in pass '" + passName + "']"));
-          });
-      return annotated;
-    }
-    if (options_.verifyEach)
-      if (llvm::Error err = verify(module))
-        return llvm::joinErrors(
-            makeError("IR is invalid after pass '" + pass->name() + "'"),
-            std::move(err));
-    if (options_.printAfterAll ||
-        options_.printAfter.count(pass->name().str())) {
-      *options_.irDump << "// -----// IR Dump After " << pass->name()
-                       << " //----- //\n";
-      printModule(module, *options_.irDump, options_.printOptions);
-    }
+    if (llvm::Error err = pass->run(module))
+      return annotateWithPass(std::move(err), pass->name().str());
+    if (llvm::Error err = afterPass(*pass, &module, nullptr))
+      return err;
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error PassManager::run(Family &family) {
+  for (auto &pass : passes_) {
+    if (llvm::Error err = pass->runOnFamily(family))
+      return annotateWithPass(std::move(err), pass->name().str());
+    if (llvm::Error err = afterPass(*pass, nullptr, &family))
+      return err;
   }
   return llvm::Error::success();
 }

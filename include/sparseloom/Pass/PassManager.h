@@ -7,13 +7,15 @@
 // A pipeline is text: "canonicalize,sparsity-analysis(min-elements=16)";
 // the registry (PassRegistry.h) turns it into passes. The PassManager runs a
 // pipeline over a module, optionally verifying and/or printing the IR after
-// each pass, and collects statistics and timings.
+// each pass, and collects statistics and timings. It runs either over one
+// module (module passes only) or over a family of variants.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef SPARSELOOM_PASS_PASSMANAGER_H
 #define SPARSELOOM_PASS_PASSMANAGER_H
 
+#include "sparseloom/IR/Family.h"
 #include "sparseloom/IR/Printer.h"
 #include "sparseloom/Pass/Pass.h"
 
@@ -56,13 +58,26 @@ public:
   const std::vector<std::unique_ptr<Pass>> &passes() const { return passes_; }
 
   /// Runs every pass in order; stops at the first failure, whose message is
-  /// prefixed with the pass name when the pass did not name a node.
+  /// suffixed with the pass name. Module pipelines only: a family pass
+  /// (align-family, detect-boundaries, check-compat, split) fails here with
+  /// an error saying so, as a lone module has no family state to fill.
   llvm::Error run(Module &module);
+
+  /// Runs every pass over a family (Pass::runOnFamily): module passes run on
+  /// every member, family passes see all members at once. --verify-each
+  /// verifies every member and segment; --print-ir-after* prints the whole
+  /// family (IR/FamilyPrinter.h), which for a family of one that no family
+  /// pass touched is the module alone. Tools always use this entry point,
+  /// with a family of one for a single model.
+  llvm::Error run(Family &family);
 
   /// LLVM-style statistics report: every declared counter of every pass.
   void printStatistics(llvm::raw_ostream &os) const;
 
 private:
+  /// Verifies and prints after `pass` as the options ask.
+  llvm::Error afterPass(const Pass &pass, Module *module, Family *family);
+
   PassManagerOptions options_;
   std::vector<std::unique_ptr<Pass>> passes_;
 };
