@@ -55,7 +55,8 @@ struct SparseMatrixView {
   const float *values = nullptr;
 };
 
-// --- Dense SGEMM on a packed weight -------------------------------------------
+// --- Dense SGEMM on a packed weight
+// -------------------------------------------
 
 /// Bytes needed to pack a [M, K] weight for sgemmPackedAvx2.
 size_t packedWeightBytes(uint32_t m, uint32_t k);
@@ -68,8 +69,7 @@ uint32_t packedWeightLayoutTag();
 void packWeight(const float *w, uint32_t m, uint32_t k, float *out);
 
 /// Scratch bytes sgemmPackedAvx2 needs for an [K, N] right-hand side.
-size_t sgemmScratchBytes(uint32_t m, uint32_t n, uint32_t k,
-                         unsigned threads);
+size_t sgemmScratchBytes(uint32_t m, uint32_t n, uint32_t k, unsigned threads);
 /// C[M,N] = epilogue(Wpacked[M,K] * B[K,N]).
 void sgemmPackedAvx2(const float *packedW, uint32_t m, uint32_t n, uint32_t k,
                      const float *b, size_t ldb, float *c, size_t ldc,
@@ -85,9 +85,11 @@ void sgemmAvx2(uint32_t m, uint32_t n, uint32_t k, const float *a, size_t lda,
                size_t ldc, float alpha, float beta, float *scratch,
                ThreadPool *pool);
 
-// --- Sparse weight times dense activations -------------------------------------
+// --- Sparse weight times dense activations
+// -------------------------------------
 
-/// C[M,N] = epilogue(Wsparse[M,K] * B[K,N]) for Csr (blockRows = blockCols = 1).
+/// C[M,N] = epilogue(Wsparse[M,K] * B[K,N]) for Csr (blockRows = blockCols =
+/// 1).
 void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
                  size_t ldb, float *c, size_t ldc, const Epilogue &epilogue,
                  ThreadPool *pool);
@@ -96,7 +98,8 @@ void spmmBlock4x1Avx2(const SparseMatrixView &w, uint32_t n, const float *b,
                       size_t ldb, float *c, size_t ldc,
                       const Epilogue &epilogue, ThreadPool *pool);
 
-// --- Depthwise convolution (NCHW) -------------------------------------------------
+// --- Depthwise convolution (NCHW)
+// -------------------------------------------------
 
 /// One image: input [C, H, W], weight [C, 1, kH, kW], output [C, OH, OW].
 void depthwiseConvAvx2(const float *input, uint32_t channels, uint32_t height,
