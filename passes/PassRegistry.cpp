@@ -26,7 +26,9 @@ const std::vector<const PassInfo *> &allPasses() {
         &alignFamilyPassInfo(), &canonicalizePassInfo(),
         &checkCompatPassInfo(), &detectBoundariesPassInfo(),
         &inferShapesPassInfo(), &sparsityAnalysisPassInfo(),
-        &splitPassInfo(),
+        &splitPassInfo(),       &fuseActivationPassInfo(),
+        &fuseGeluPassInfo(),    &fuseLayerNormPassInfo(),
+        &lowerReportPassInfo(),
     };
     std::sort(
         list.begin(), list.end(),

@@ -21,7 +21,11 @@ const PassInfo &alignFamilyPassInfo();
 const PassInfo &canonicalizePassInfo();
 const PassInfo &checkCompatPassInfo();
 const PassInfo &detectBoundariesPassInfo();
+const PassInfo &fuseActivationPassInfo();
+const PassInfo &fuseGeluPassInfo();
+const PassInfo &fuseLayerNormPassInfo();
 const PassInfo &inferShapesPassInfo();
+const PassInfo &lowerReportPassInfo();
 const PassInfo &sparsityAnalysisPassInfo();
 const PassInfo &splitPassInfo();
 

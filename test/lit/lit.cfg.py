@@ -18,3 +18,6 @@ config.environment["PATH"] = os.pathsep.join(
     tool_dirs + [config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.substitutions.append(("%onnx_testdata", config.onnx_testdata_dir))
 config.substitutions.append(("%examples", os.path.join(config.sparseloom_src_root, "examples")))
+# Helper scripts (e.g. run/Inputs/npy.py) run with lit's own interpreter.
+import sys
+config.substitutions.append(("%python", sys.executable))

@@ -55,8 +55,7 @@ struct SparseMatrixView {
   const float *values = nullptr;
 };
 
-// --- Dense SGEMM on a packed weight
-// -------------------------------------------
+// --- Dense SGEMM on a packed weight ------------------------------------------
 
 /// Bytes needed to pack a [M, K] weight for sgemmPackedAvx2.
 size_t packedWeightBytes(uint32_t m, uint32_t k);
@@ -68,13 +67,24 @@ uint32_t packedWeightLayoutTag();
 /// runtime when a program carries a Dense weight for a fast kernel.
 void packWeight(const float *w, uint32_t m, uint32_t k, float *out);
 
-/// Scratch bytes sgemmPackedAvx2 needs for an [K, N] right-hand side.
+/// Scratch bytes sgemmPackedAvx2 needs for an [K, N] right-hand side, where
+/// `threads` must be at least the pool's threads() (1 without a pool): each
+/// thread packs its own activation panel. Any alignment will do.
 size_t sgemmScratchBytes(uint32_t m, uint32_t n, uint32_t k, unsigned threads);
 /// C[M,N] = epilogue(Wpacked[M,K] * B[K,N]).
 void sgemmPackedAvx2(const float *packedW, uint32_t m, uint32_t n, uint32_t k,
                      const float *b, size_t ldb, float *c, size_t ldc,
                      const Epilogue &epilogue, float *scratch,
                      ThreadPool *pool);
+/// The same product for activations stored the other way round, as Gemm and
+/// MatMul keep them ([tokens, features]): with transB, B[k][n] is read from
+/// b[n * ldb + k]; with transC, C[m][n] is written to c[n * ldc + m] (the
+/// bias still has M entries). Same scratch as sgemmPackedAvx2.
+void sgemmPackedTransAvx2(const float *packedW, uint32_t m, uint32_t n,
+                          uint32_t k, const float *b, size_t ldb, bool transB,
+                          float *c, size_t ldc, bool transC,
+                          const Epilogue &epilogue, float *scratch,
+                          ThreadPool *pool);
 
 /// General row-major C[M,N] = A[M,K] * B[K,N] (+ C when accumulate), both
 /// operands unpacked activations (MatMul of two activations, attention).
@@ -85,11 +95,9 @@ void sgemmAvx2(uint32_t m, uint32_t n, uint32_t k, const float *a, size_t lda,
                size_t ldc, float alpha, float beta, float *scratch,
                ThreadPool *pool);
 
-// --- Sparse weight times dense activations
-// -------------------------------------
+// --- Sparse weight times dense activations -----------------------------------
 
-/// C[M,N] = epilogue(Wsparse[M,K] * B[K,N]) for Csr (blockRows = blockCols =
-/// 1).
+/// C[M,N] = epilogue(Wsparse[M,K] * B[K,N]) for Csr (1x1 blocks).
 void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
                  size_t ldb, float *c, size_t ldc, const Epilogue &epilogue,
                  ThreadPool *pool);
@@ -98,10 +106,35 @@ void spmmBlock4x1Avx2(const SparseMatrixView &w, uint32_t n, const float *b,
                       size_t ldb, float *c, size_t ldc,
                       const Epilogue &epilogue, ThreadPool *pool);
 
-// --- Depthwise convolution (NCHW)
-// -------------------------------------------------
+/// dst[c][r] = src[r][c] for a [rows, cols] matrix: turns [tokens, features]
+/// activations into the [K, N] operand the SpMM kernels read, and their
+/// [M, N] result back.
+void transposeAvx2(const float *src, uint32_t rows, uint32_t cols, size_t lds,
+                   float *dst, size_t ldd, ThreadPool *pool);
+
+// --- Choosing dense or sparse per layer --------------------------------------
+
+/// The fastest of DenseGemmAvx2, SpmmCsrAvx2 and SpmmBlock4x1Avx2 for an
+/// [M, K] weight times a [K, N] activation, from a cost model calibrated on
+/// these kernels (docs/Kernels.md gives the measurements). `density` is the
+/// fraction of nonzero weights; `blockDensity4x1` the fraction of nonzero
+/// 4x1 blocks when the weight is stored that way (pass a value > 1 to rule
+/// the block kernel out, e.g. when M is not a multiple of 4). Portable: the
+/// compiler calls it when it encodes a weight.
+format::KernelId recommendLinearKernel(uint32_t m, uint32_t k, uint32_t n,
+                                       double density, double blockDensity4x1);
+/// The estimated time in nanoseconds of one such product with `kernel` on
+/// one core (the model recommendLinearKernel compares).
+double estimateLinearKernelNs(format::KernelId kernel, uint32_t m, uint32_t k,
+                              uint32_t n, double density,
+                              double blockDensity4x1);
+
+// --- Depthwise convolution (NCHW) --------------------------------------------
 
 /// One image: input [C, H, W], weight [C, 1, kH, kW], output [C, OH, OW].
+/// Any kernel size, stride, dilation and padding; 3x3 and 5x5 at stride 1
+/// and 2 have unrolled paths. The bias and activation come from `epilogue`
+/// (params.activation is not read).
 void depthwiseConvAvx2(const float *input, uint32_t channels, uint32_t height,
                        uint32_t width, const float *weight,
                        const format::ConvParams &params, uint32_t outHeight,

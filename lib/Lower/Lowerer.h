@@ -1,0 +1,250 @@
+//===- Lowerer.h - One module's lowering, step by step ----------*- C++ -*-===//
+//
+// Part of SparseLoom.
+//
+//===----------------------------------------------------------------------===//
+//
+// The state of one lowerModule call. Nodes are visited in topological order;
+// each is mapped by the rule table (LowerOps.cpp) to a handler that resolves
+// its attributes into the opcode's parameter struct and emits zero or more
+// program ops: zero for a Reshape aliased to its input, or for a node fused
+// into the op before it (an activation, a bias Add). The handlers of the
+// products (Conv, Gemm, MatMul) live in LowerProducts.cpp; the tensor table,
+// liveness, memory plan and report in Lowerer.cpp. Private to lib/Lower.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSELOOM_LIB_LOWER_LOWERER_H
+#define SPARSELOOM_LIB_LOWER_LOWERER_H
+
+#include "LowerInternal.h"
+
+#include "sparseloom/IR/Analysis.h"
+#include "sparseloom/IR/Module.h"
+#include "sparseloom/Lower/Lower.h"
+
+#include "llvm/Support/Error.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace sparseloom {
+namespace lower {
+
+/// A zero-initialised parameter struct (padding included), so that equal
+/// parameters always serialize to equal bytes.
+template <typename T> T zeroed() {
+  T value;
+  std::memset(&value, 0, sizeof(T));
+  return value;
+}
+
+template <typename T> std::vector<uint8_t> paramBytes(const T &value) {
+  std::vector<uint8_t> bytes(sizeof(T));
+  std::memcpy(bytes.data(), &value, sizeof(T));
+  return bytes;
+}
+
+/// A float attribute (an int one converted), or the default.
+inline float floatAttr(const Node &node, llvm::StringRef name,
+                       float defaultValue) {
+  const Attribute *a = node.getAttr(name);
+  if (a && a->kind() == Attribute::Kind::Float)
+    return a->getFloat();
+  if (a && a->kind() == Attribute::Kind::Int)
+    return float(a->getInt());
+  return defaultValue;
+}
+
+inline std::string stringAttr(const Node &node, llvm::StringRef name,
+                              llvm::StringRef defaultValue) {
+  const Attribute *a = node.getAttr(name);
+  if (a && a->kind() == Attribute::Kind::String)
+    return a->getString();
+  return defaultValue.str();
+}
+
+/// The begin/end padding of one spatial axis of a Conv or pooling window
+/// under ONNX's auto_pad (NOTSET keeps `begin`/`end`). False for an unknown
+/// auto_pad value.
+inline bool resolveAutoPad(llvm::StringRef autoPad, int64_t in,
+                           int64_t effectiveKernel, int64_t stride,
+                           int64_t &begin, int64_t &end) {
+  if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    // Output ceil(in / stride); the padding that makes it, extra at the end
+    // (UPPER) or the beginning (LOWER).
+    int64_t out = (in + stride - 1) / stride;
+    int64_t total =
+        std::max<int64_t>(0, (out - 1) * stride + effectiveKernel - in);
+    begin = autoPad == "SAME_UPPER" ? total / 2 : (total + 1) / 2;
+    end = total - begin;
+    return true;
+  }
+  if (autoPad == "VALID") {
+    begin = end = 0;
+    return true;
+  }
+  return autoPad == "NOTSET";
+}
+
+/// A Relu or Clip that the product before it applies in its epilogue.
+struct FusedActivation {
+  const Node *node = nullptr;
+  format::Activation kind = format::Activation::None;
+  float min = 0.0f;
+  float max = 0.0f;
+};
+
+/// A product with a constant weight, as planProduct takes it.
+struct ProductRequest {
+  std::vector<float> weight;       // row-major [m, k]
+  std::vector<int64_t> weightDims; // as stored; dims[0] = m
+  std::string weightKey;           // dedup key: the weight plus its transform
+  std::string weightName;
+  std::optional<std::vector<float>> bias; // m entries
+  std::string biasKey, biasName;
+  ProductShape shape;
+  std::string pattern; // sparsity-analysis pattern of the weight, if known
+};
+
+/// What planProduct decided and made.
+struct ProductPlan {
+  KernelDecision decision;
+  uint32_t weight = format::kNoTensor;
+  uint32_t bias = format::kNoTensor;
+  double density = 1.0;
+};
+
+class Lowerer {
+public:
+  Lowerer(const Module &module, const LowerOptions &options,
+          LoweringReport &report);
+
+  llvm::Expected<std::vector<uint8_t>> run();
+
+  using Handler = llvm::Error (Lowerer::*)(const Node &, format::Opcode);
+  struct Rule {
+    const char *domain;
+    const char *opType;
+    format::Opcode opcode;
+    Handler handler;
+  };
+  /// The op table (LowerOps.cpp): every op lowering supports.
+  static const std::vector<Rule> &rules();
+
+private:
+  // --- Handlers (LowerOps.cpp) --------------------------------------------
+  llvm::Error lowerElementwise(const Node &node, format::Opcode opcode);
+  llvm::Error lowerClip(const Node &node, format::Opcode opcode);
+  llvm::Error lowerAlphaBeta(const Node &node, format::Opcode opcode);
+  llvm::Error lowerGelu(const Node &node, format::Opcode opcode);
+  llvm::Error lowerMod(const Node &node, format::Opcode opcode);
+  llvm::Error lowerSoftmax(const Node &node, format::Opcode opcode);
+  llvm::Error lowerConcat(const Node &node, format::Opcode opcode);
+  llvm::Error lowerSplit(const Node &node, format::Opcode opcode);
+  llvm::Error lowerGather(const Node &node, format::Opcode opcode);
+  llvm::Error lowerLayerNorm(const Node &node, format::Opcode opcode);
+  llvm::Error lowerBatchNorm(const Node &node, format::Opcode opcode);
+  llvm::Error lowerReduce(const Node &node, format::Opcode opcode);
+  llvm::Error lowerArgReduce(const Node &node, format::Opcode opcode);
+  llvm::Error lowerPool(const Node &node, format::Opcode opcode);
+  llvm::Error lowerGlobalPool(const Node &node, format::Opcode opcode);
+  llvm::Error lowerTranspose(const Node &node, format::Opcode opcode);
+  llvm::Error lowerSlice(const Node &node, format::Opcode opcode);
+  llvm::Error lowerDataOnly(const Node &node, format::Opcode opcode);
+  llvm::Error lowerPad(const Node &node, format::Opcode opcode);
+  llvm::Error lowerReshapeLike(const Node &node, format::Opcode opcode);
+  llvm::Error lowerConstant(const Node &node, format::Opcode opcode);
+  llvm::Error rejectUnfolded(const Node &node, format::Opcode opcode);
+
+  // --- Products (LowerProducts.cpp) ----------------------------------------
+  llvm::Error lowerConv(const Node &node, format::Opcode opcode);
+  llvm::Error lowerGemm(const Node &node, format::Opcode opcode);
+  llvm::Error lowerMatMul(const Node &node, format::Opcode opcode);
+  /// Chooses the kernel of a product, encodes its weight for that kernel
+  /// and makes the weight and bias tensors.
+  ProductPlan planProduct(ProductRequest request);
+  /// The Relu/Clip after `value` that `producer`'s fuse.activation
+  /// annotation allows folding, if the pattern still holds.
+  llvm::Expected<FusedActivation> matchActivation(const Node &producer,
+                                                  const std::string &value);
+
+  // --- Tensors (Lowerer.cpp) -----------------------------------------------
+  /// The static dims of `value`, or an error naming `node`.
+  llvm::Expected<std::vector<int64_t>> staticDims(const Node &node,
+                                                  const std::string &value);
+  llvm::Expected<format::DType>
+  formatDType(const Node &node, const std::string &value, DType dtype);
+  /// A new activation tensor (with its own arena buffer) for node output
+  /// `value`.
+  llvm::Expected<uint32_t> defineOutput(const Node &node,
+                                        const std::string &value);
+  /// A tensor named `name` viewing tensor `base`'s buffer with other dims.
+  uint32_t defineView(uint32_t base, const std::string &name,
+                      std::vector<int64_t> dims);
+  /// The tensor that holds `value` for `node` to read: its activation, or
+  /// its weight stored dense.
+  llvm::Expected<uint32_t> use(const Node &node, const std::string &value);
+  /// A dense f32 weight tensor from explicit values (deduplicated by key).
+  uint32_t floatWeight(const std::string &key, const std::string &name,
+                       std::vector<int64_t> dims,
+                       const std::vector<float> &values);
+  /// An encoded weight tensor (deduplicated by key and encoding).
+  uint32_t encodedWeight(const std::string &key, const std::string &name,
+                         std::vector<int64_t> dims, format::Encoding encoding,
+                         std::vector<uint8_t> bytes);
+
+  // --- Constant operands (Lowerer.cpp) -------------------------------------
+  /// The weight behind operand `index` of `node` when it is a constant with
+  /// values, else null.
+  const Weight *constantOperand(const Node &node, size_t index) const;
+  /// Integer constant operand; nullopt when the operand is omitted; an error
+  /// saying what to do when it is computed at run time.
+  llvm::Expected<std::optional<std::vector<int64_t>>>
+  constantInts(const Node &node, size_t index, const char *what);
+  llvm::Expected<std::optional<double>>
+  constantScalar(const Node &node, size_t index, const char *what);
+  /// axis in [-rank, rank) -> [0, rank), or an error naming the node.
+  llvm::Expected<int64_t> normalizeAxis(const Node &node, int64_t axis,
+                                        int64_t rank, const char *what);
+  /// True when value is read by nothing and is not a graph output.
+  bool isUnused(const std::string &value) const;
+
+  // --- Emission (Lowerer.cpp) ----------------------------------------------
+  void emit(const Node &node, format::Opcode opcode, format::KernelId kernel,
+            std::vector<uint32_t> inputs, std::vector<uint32_t> outputs,
+            std::vector<uint8_t> params, LoweredOp info = {});
+  /// Emits with every input and output of `node` as operands, no params.
+  llvm::Error emitPlain(const Node &node, format::Opcode opcode,
+                        std::vector<uint8_t> params = {},
+                        format::KernelId kernel = format::KernelId::Reference);
+  void markFused(const Node &node, const std::string &why);
+
+  llvm::Error defineGraphInputs();
+  llvm::Error defineGraphOutputs();
+  void planMemoryAndScratch();
+
+  const Module &module_;
+  const Graph &graph_;
+  const LowerOptions &options_;
+  LoweringReport &report_;
+  const KernelThresholds &thresholds_;
+  UseDefInfo uses_;
+  ProgramDraft draft_;
+  /// IR activation value -> tensor id.
+  std::map<std::string, uint32_t> values_;
+  /// Weight tensors by dedup key.
+  std::map<std::string, uint32_t> weights_;
+  /// Nodes already emitted as part of an earlier op.
+  std::set<const Node *> consumed_;
+};
+
+} // namespace lower
+} // namespace sparseloom
+
+#endif // SPARSELOOM_LIB_LOWER_LOWERER_H

@@ -1,0 +1,486 @@
+//===- SpmmAvx2.cpp - Sparse weight x dense activation for AVX2+FMA -------===//
+//
+// Part of SparseLoom.
+//
+//===----------------------------------------------------------------------===//
+//
+// C = W * B with W sparse (CSR, or 4x1 blocks), in XNNPACK's NCHW style: an
+// output row is its bias plus, for each nonzero (k, v) of the weight row,
+// v times row k of B. The work is vectorised along N (the spatial positions
+// of a 1x1 convolution, the tokens of a fully-connected layer), so each
+// nonzero costs one broadcast and one fused multiply-add per 8 columns, and
+// nothing is spent on the zeros.
+//
+// Loop order: N in blocks whose slice of B (K rows x block columns, about
+// 512 KiB) stays in L2; inside a block, output rows outside and 32-column
+// tiles inside, so each row of C is written front to back (streaming
+// stores; writing C a tile-column at a time, row after row, cost 4x on a
+// 1x1 convolution with 3136 positions). A CSR row keeps eight independent
+// accumulator chains (a 32-column tile with the nonzeros split into even
+// and odd ones) to cover the FMA latency; a 4x1 block row keeps 4 rows x 16
+// columns and reuses each loaded B vector for four rows. The accumulators
+// are named variables and the tail mask a template flag: with arrays or a
+// run-time flag, compilers kept them in memory. N tails use masked loads and
+// stores. A single column (batch-1 fully-connected) is a sparse dot product
+// per row and uses gathers.
+//
+// Threads take (row range, column range) tasks with rows split so that each
+// range holds about the same number of nonzeros. Per-element summation order
+// does not depend on the split, so results do not depend on the thread count.
+//
+// Compiled with -mavx2 -mfma; helpers are static (see KernelConfig.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "FastKernels.h"
+#include "ThreadPool.h"
+
+#include <immintrin.h>
+
+#include <cassert>
+
+namespace sparseloom {
+namespace runtime {
+
+namespace {
+
+alignas(64) const int32_t kMaskTable[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                            0,  0,  0,  0,  0,  0,  0,  0};
+
+static inline __m256i laneMask(unsigned n) {
+  return _mm256_loadu_si256(
+      reinterpret_cast<const __m256i *>(kMaskTable + 8 - n));
+}
+
+/// The activation of an Epilogue, ready to apply to vectors.
+struct Act {
+  format::Activation kind;
+  __m256 lo, hi;
+  explicit Act(const Epilogue &e)
+      : kind(e.activation), lo(_mm256_set1_ps(e.actMin)),
+        hi(_mm256_set1_ps(e.actMax)) {}
+  __m256 operator()(__m256 x) const {
+    switch (kind) {
+    case format::Activation::None:
+      return x;
+    case format::Activation::Relu:
+      return _mm256_max_ps(x, _mm256_setzero_ps());
+    case format::Activation::Clip:
+      return _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    }
+    return x;
+  }
+  float operator()(float x, const Epilogue &e) const {
+    switch (kind) {
+    case format::Activation::None:
+      return x;
+    case format::Activation::Relu:
+      return x > 0.f ? x : 0.f;
+    case format::Activation::Clip:
+      x = x > e.actMin ? x : e.actMin;
+      return x < e.actMax ? x : e.actMax;
+    }
+    return x;
+  }
+};
+
+/// A full or masked load/store; MASKED is a compile-time flag because a
+/// run-time one inside the nonzero loop makes compilers keep the
+/// accumulators in memory.
+template <bool MASKED>
+static inline __m256 loadB(const float *p, __m256i mask) {
+  return MASKED ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
+}
+template <bool MASKED>
+static inline void storeC(float *p, __m256 x, __m256i mask) {
+  if (MASKED)
+    _mm256_maskstore_ps(p, mask, x);
+  else
+    _mm256_storeu_ps(p, x);
+}
+
+/// One CSR row over columns [n0, n0 + 32) (spmm_1x32__avx2): four column
+/// vectors, the nonzeros split into even and odd streams = eight
+/// independent FMA chains. The last vector is masked when MASKED.
+template <bool MASKED>
+static inline void csrRow32(const uint32_t *ci, const float *v, uint32_t nnz,
+                            const float *b, size_t ldb, float *out,
+                            __m256i mask, __m256 bias, const Act &act) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  for (; nnz >= 2; nnz -= 2, ci += 2, v += 2) {
+    const float *p = b + size_t(ci[0]) * ldb, *q = b + size_t(ci[1]) * ldb;
+    const __m256 x = _mm256_broadcast_ss(v), y = _mm256_broadcast_ss(v + 1);
+    a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p), a0);
+    a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p + 8), a1);
+    a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p + 16), a2);
+    a3 = _mm256_fmadd_ps(x, loadB<MASKED>(p + 24, mask), a3);
+    b0 = _mm256_fmadd_ps(y, _mm256_loadu_ps(q), b0);
+    b1 = _mm256_fmadd_ps(y, _mm256_loadu_ps(q + 8), b1);
+    b2 = _mm256_fmadd_ps(y, _mm256_loadu_ps(q + 16), b2);
+    b3 = _mm256_fmadd_ps(y, loadB<MASKED>(q + 24, mask), b3);
+  }
+  if (nnz) {
+    const float *p = b + size_t(ci[0]) * ldb;
+    const __m256 x = _mm256_broadcast_ss(v);
+    a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p), a0);
+    a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p + 8), a1);
+    a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p + 16), a2);
+    a3 = _mm256_fmadd_ps(x, loadB<MASKED>(p + 24, mask), a3);
+  }
+  _mm256_storeu_ps(out, act(_mm256_add_ps(_mm256_add_ps(a0, b0), bias)));
+  _mm256_storeu_ps(out + 8, act(_mm256_add_ps(_mm256_add_ps(a1, b1), bias)));
+  _mm256_storeu_ps(out + 16, act(_mm256_add_ps(_mm256_add_ps(a2, b2), bias)));
+  storeC<MASKED>(out + 24, act(_mm256_add_ps(_mm256_add_ps(a3, b3), bias)),
+                 mask);
+}
+
+/// One CSR row over 16 columns (two vectors, four nonzero streams) or 8
+/// columns (one vector, four streams), the last vector masked when MASKED.
+template <int NV, bool MASKED>
+static inline void csrRowNarrow(const uint32_t *ci, const float *v,
+                                uint32_t nnz, const float *b, size_t ldb,
+                                float *out, __m256i mask, __m256 bias,
+                                const Act &act) {
+  static_assert(NV == 1 || NV == 2, "8 or 16 columns");
+  constexpr bool m0 = MASKED && NV == 1;
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
+  __m256 c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+  for (; nnz >= 4; nnz -= 4, ci += 4, v += 4) {
+    const float *p = b + size_t(ci[0]) * ldb, *q = b + size_t(ci[1]) * ldb;
+    const float *r = b + size_t(ci[2]) * ldb, *t = b + size_t(ci[3]) * ldb;
+    const __m256 x = _mm256_broadcast_ss(v), y = _mm256_broadcast_ss(v + 1);
+    const __m256 z = _mm256_broadcast_ss(v + 2), u = _mm256_broadcast_ss(v + 3);
+    a0 = _mm256_fmadd_ps(x, loadB<m0>(p, mask), a0);
+    b0 = _mm256_fmadd_ps(y, loadB<m0>(q, mask), b0);
+    c0 = _mm256_fmadd_ps(z, loadB<m0>(r, mask), c0);
+    d0 = _mm256_fmadd_ps(u, loadB<m0>(t, mask), d0);
+    if (NV == 2) {
+      a1 = _mm256_fmadd_ps(x, loadB<MASKED>(p + 8, mask), a1);
+      b1 = _mm256_fmadd_ps(y, loadB<MASKED>(q + 8, mask), b1);
+      c1 = _mm256_fmadd_ps(z, loadB<MASKED>(r + 8, mask), c1);
+      d1 = _mm256_fmadd_ps(u, loadB<MASKED>(t + 8, mask), d1);
+    }
+  }
+  for (; nnz; --nnz, ++ci, ++v) {
+    const float *p = b + size_t(ci[0]) * ldb;
+    const __m256 x = _mm256_broadcast_ss(v);
+    a0 = _mm256_fmadd_ps(x, loadB<m0>(p, mask), a0);
+    if (NV == 2)
+      a1 = _mm256_fmadd_ps(x, loadB<MASKED>(p + 8, mask), a1);
+  }
+  a0 = _mm256_add_ps(_mm256_add_ps(a0, b0), _mm256_add_ps(c0, d0));
+  storeC<m0>(out, act(_mm256_add_ps(a0, bias)), mask);
+  if (NV == 2) {
+    a1 = _mm256_add_ps(_mm256_add_ps(a1, b1), _mm256_add_ps(c1, d1));
+    storeC<MASKED>(out + 8, act(_mm256_add_ps(a1, bias)), mask);
+  }
+}
+
+/// CSR rows [r0, r1), columns [n0, n1): per row, 32-column tiles and then
+/// the tail, so a row of C is written front to back.
+static void csrRows(const SparseMatrixView &w, size_t r0, size_t r1,
+                    const float *b, size_t ldb, float *c, size_t ldc, size_t n0,
+                    size_t n1, const Epilogue &e, const Act &act) {
+  const size_t rest = (n1 - n0) % 32, full = n1 - rest;
+  const __m256i mask = laneMask(unsigned(rest % 8 ? rest % 8 : 8));
+  for (size_t row = r0; row < r1; ++row) {
+    const uint32_t begin = w.rowPtr[row], nnz = w.rowPtr[row + 1] - begin;
+    const uint32_t *ci = w.colIdx + begin;
+    const float *v = w.values + begin;
+    const __m256 bias = _mm256_set1_ps(e.bias ? e.bias[row] : 0.f);
+    float *out = c + row * ldc;
+    size_t col = n0;
+    for (; col < full; col += 32)
+      csrRow32<false>(ci, v, nnz, b + col, ldb, out + col, mask, bias, act);
+    if (rest == 0)
+      continue;
+    // Tails: 25..31 columns as a masked 32-tile, else 16 full columns,
+    // then up to 16 columns as a (masked) 16- or 8-tile.
+    size_t left = rest;
+    if (left > 24) {
+      csrRow32<true>(ci, v, nnz, b + col, ldb, out + col, mask, bias, act);
+      continue;
+    }
+    if (left >= 16) {
+      csrRowNarrow<2, false>(ci, v, nnz, b + col, ldb, out + col, mask, bias,
+                             act);
+      col += 16;
+      left -= 16;
+    }
+    if (left > 8)
+      csrRowNarrow<2, true>(ci, v, nnz, b + col, ldb, out + col, mask, bias,
+                            act);
+    else if (left == 8)
+      csrRowNarrow<1, false>(ci, v, nnz, b + col, ldb, out + col, mask, bias,
+                             act);
+    else if (left > 0)
+      csrRowNarrow<1, true>(ci, v, nnz, b + col, ldb, out + col, mask, bias,
+                            act);
+  }
+}
+
+/// Four rows sharing 4x1 blocks over 8*NV columns (spmm_4x16__avx2 for
+/// NV = 2, spmm_4x8__avx2 for NV = 1): each loaded B vector feeds four FMAs.
+template <int NV, bool MASKED>
+static inline void blockRow(const uint32_t *ci, const float *v, uint32_t nnz,
+                            const float *b, size_t ldb, float *out, size_t ldc,
+                            __m256i mask, const float *bias, const Act &act) {
+  static_assert(NV == 1 || NV == 2, "8 or 16 columns");
+  constexpr bool m0 = MASKED && NV == 1;
+  __m256 r00 = _mm256_setzero_ps(), r01 = r00, r10 = r00, r11 = r00;
+  __m256 r20 = r00, r21 = r00, r30 = r00, r31 = r00;
+  for (; nnz; --nnz, ++ci, v += 4) {
+    const float *p = b + size_t(*ci) * ldb;
+    const __m256 x0 = loadB<m0>(p, mask);
+    const __m256 x1 = NV == 2 ? loadB<MASKED>(p + 8, mask) : x0;
+    __m256 s = _mm256_broadcast_ss(v);
+    r00 = _mm256_fmadd_ps(s, x0, r00);
+    if (NV == 2)
+      r01 = _mm256_fmadd_ps(s, x1, r01);
+    s = _mm256_broadcast_ss(v + 1);
+    r10 = _mm256_fmadd_ps(s, x0, r10);
+    if (NV == 2)
+      r11 = _mm256_fmadd_ps(s, x1, r11);
+    s = _mm256_broadcast_ss(v + 2);
+    r20 = _mm256_fmadd_ps(s, x0, r20);
+    if (NV == 2)
+      r21 = _mm256_fmadd_ps(s, x1, r21);
+    s = _mm256_broadcast_ss(v + 3);
+    r30 = _mm256_fmadd_ps(s, x0, r30);
+    if (NV == 2)
+      r31 = _mm256_fmadd_ps(s, x1, r31);
+  }
+  const __m256 rows0[4] = {r00, r10, r20, r30};
+  const __m256 rows1[4] = {r01, r11, r21, r31};
+  for (int r = 0; r < 4; ++r) {
+    const __m256 bv = _mm256_set1_ps(bias ? bias[r] : 0.f);
+    storeC<m0>(out + r * ldc, act(_mm256_add_ps(rows0[r], bv)), mask);
+    if (NV == 2)
+      storeC<MASKED>(out + r * ldc + 8, act(_mm256_add_ps(rows1[r], bv)), mask);
+  }
+}
+
+/// 4x1 block rows [br0, br1), columns [n0, n1).
+static void blockRows(const SparseMatrixView &w, size_t br0, size_t br1,
+                      const float *b, size_t ldb, float *c, size_t ldc,
+                      size_t n0, size_t n1, const Epilogue &e, const Act &act) {
+  const size_t rest = (n1 - n0) % 16, full = n1 - rest;
+  const __m256i mask = laneMask(unsigned(rest % 8 ? rest % 8 : 8));
+  for (size_t br = br0; br < br1; ++br) {
+    const uint32_t begin = w.rowPtr[br], nnz = w.rowPtr[br + 1] - begin;
+    const uint32_t *ci = w.colIdx + begin;
+    const float *v = w.values + size_t(begin) * 4;
+    const float *bias = e.bias ? e.bias + br * 4 : nullptr;
+    float *out = c + br * 4 * ldc;
+    size_t col = n0;
+    for (; col < full; col += 16)
+      blockRow<2, false>(ci, v, nnz, b + col, ldb, out + col, ldc, mask, bias,
+                         act);
+    if (rest > 8)
+      blockRow<2, true>(ci, v, nnz, b + col, ldb, out + col, ldc, mask, bias,
+                        act);
+    else if (rest == 8)
+      blockRow<1, false>(ci, v, nnz, b + col, ldb, out + col, ldc, mask, bias,
+                         act);
+    else if (rest > 0)
+      blockRow<1, true>(ci, v, nnz, b + col, ldb, out + col, ldc, mask, bias,
+                        act);
+  }
+}
+
+/// Columns per cache block: the rows of B one block touches (K x columns)
+/// should stay in L2 while every output row sweeps them.
+static size_t columnBlock(size_t k, size_t n) {
+  constexpr size_t kBytes = 512 * 1024;
+  size_t cols = kBytes / (sizeof(float) * (k ? k : 1));
+  cols = cols / 32 * 32;
+  if (cols < 32)
+    cols = 32;
+  return cols < n ? cols : n;
+}
+
+/// Sum of the eight lanes.
+static inline float hsum(__m256 x) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+/// spmv_1x1__avx2: one output column, CSR rows [r0, r1), gathering x at the
+/// column indices 16 nonzeros at a time.
+static void csrColumn(const SparseMatrixView &w, size_t r0, size_t r1,
+                      const float *b, size_t ldb, float *c, size_t ldc,
+                      const Epilogue &e, const Act &act) {
+  // Gathers address x by 32-bit element offsets; wider strides go scalar.
+  const bool gather = size_t(w.cols) * ldb < (size_t(1) << 29);
+  const __m256i stride = _mm256_set1_epi32(int32_t(ldb));
+  for (size_t row = r0; row < r1; ++row) {
+    uint32_t j = w.rowPtr[row];
+    const uint32_t end = w.rowPtr[row + 1];
+    float sum = 0.f;
+    if (gather) {
+      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+      for (; j + 16 <= end; j += 16) {
+        __m256i i0 =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w.colIdx + j));
+        __m256i i1 = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i *>(w.colIdx + j + 8));
+        if (ldb != 1) {
+          i0 = _mm256_mullo_epi32(i0, stride);
+          i1 = _mm256_mullo_epi32(i1, stride);
+        }
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w.values + j),
+                             _mm256_i32gather_ps(b, i0, 4), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w.values + j + 8),
+                             _mm256_i32gather_ps(b, i1, 4), a1);
+      }
+      sum = hsum(_mm256_add_ps(a0, a1));
+    }
+    for (; j < end; ++j)
+      sum += w.values[j] * b[size_t(w.colIdx[j]) * ldb];
+    c[row * ldc] = act(sum + (e.bias ? e.bias[row] : 0.f), e);
+  }
+}
+
+/// The 4x1-block form of csrColumn: four rows per block, four blocks in
+/// flight to cover the FMA latency.
+static void block4Column(const SparseMatrixView &w, size_t br0, size_t br1,
+                         const float *b, size_t ldb, float *c, size_t ldc,
+                         const Epilogue &e, const Act &act) {
+  for (size_t br = br0; br < br1; ++br) {
+    __m128 a[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(),
+                   _mm_setzero_ps()};
+    uint32_t j = w.rowPtr[br];
+    const uint32_t end = w.rowPtr[br + 1];
+    for (; j + 4 <= end; j += 4)
+      for (int u = 0; u < 4; ++u)
+        a[u] =
+            _mm_fmadd_ps(_mm_loadu_ps(w.values + size_t(j + u) * 4),
+                         _mm_set1_ps(b[size_t(w.colIdx[j + u]) * ldb]), a[u]);
+    for (; j < end; ++j)
+      a[0] = _mm_fmadd_ps(_mm_loadu_ps(w.values + size_t(j) * 4),
+                          _mm_set1_ps(b[size_t(w.colIdx[j]) * ldb]), a[0]);
+    alignas(16) float sums[4];
+    _mm_store_ps(sums,
+                 _mm_add_ps(_mm_add_ps(a[0], a[1]), _mm_add_ps(a[2], a[3])));
+    for (int r = 0; r < 4; ++r) {
+      const size_t row = br * 4 + r;
+      c[row * ldc] = act(sums[r] + (e.bias ? e.bias[row] : 0.f), e);
+    }
+  }
+}
+
+/// First row unit u in [lo, hi) whose rowPtr-based cost reaches `target`,
+/// where cost(u) = rowPtr[u] - rowPtr[0] + u * rowCost.
+static size_t findSplit(const uint32_t *rowPtr, size_t lo, size_t hi,
+                        double target, double rowCost) {
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    double cost = double(rowPtr[mid] - rowPtr[0]) + double(mid) * rowCost;
+    if (cost < target)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/// Runs `tile(u0, u1, n0, n1)` over row units (rows, or 4-row blocks) and
+/// columns, split across the pool: row ranges balanced by nonzeros, and
+/// column ranges of whole 32-column tiles when there are few rows.
+template <typename Tile>
+static void runSpmm(const SparseMatrixView &w, size_t units, size_t n,
+                    double rowCost, ThreadPool *pool, const Tile &tile) {
+  const unsigned threads = pool ? pool->threads() : 1;
+  const double nnz = double(w.rowPtr[units] - w.rowPtr[0]);
+  const double total = nnz + double(units) * rowCost;
+  if (threads <= 1 || total * double(n) < 32768.0) {
+    tile(size_t(0), units, size_t(0), n);
+    return;
+  }
+  const size_t target = size_t(threads) * 4;
+  size_t rowChunks = units / 2 ? units / 2 : 1;
+  rowChunks = rowChunks < target ? rowChunks : target;
+  const size_t colTiles = (n + 31) / 32;
+  size_t colChunks = (target + rowChunks - 1) / rowChunks;
+  colChunks = colChunks < colTiles ? colChunks : colTiles;
+  auto task = [&](size_t begin, size_t end) {
+    for (size_t t = begin; t < end; ++t) {
+      const size_t ri = t / colChunks, ci = t % colChunks;
+      const size_t u0 = ri == 0 ? 0
+                                : findSplit(w.rowPtr, 0, units,
+                                            total * ri / rowChunks, rowCost);
+      const size_t u1 = ri + 1 == rowChunks
+                            ? units
+                            : findSplit(w.rowPtr, 0, units,
+                                        total * (ri + 1) / rowChunks, rowCost);
+      size_t cb, ce;
+      ThreadPool::splitRange(colTiles, colChunks, ci, cb, ce);
+      const size_t n1 = ce * 32 < n ? ce * 32 : n;
+      if (u0 < u1 && cb * 32 < n1)
+        tile(u0, u1, cb * 32, n1);
+    }
+  };
+  pool->parallelFor(rowChunks * colChunks, 1, task);
+}
+
+} // namespace
+
+void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
+                 size_t ldb, float *c, size_t ldc, const Epilogue &epilogue,
+                 ThreadPool *pool) {
+  assert(w.blockRows == 1 && w.blockCols == 1 && "not a CSR matrix");
+  assert(w.rowPtr && c && "null operand");
+  if (w.rows == 0 || n == 0)
+    return;
+  const Act act(epilogue);
+  // Storing a row costs about as much as a couple of nonzeros.
+  const double rowCost = 2.0;
+  if (n == 1) {
+    runSpmm(w, w.rows, 1, rowCost, pool,
+            [&](size_t r0, size_t r1, size_t, size_t) {
+              csrColumn(w, r0, r1, b, ldb, c, ldc, epilogue, act);
+            });
+    return;
+  }
+  const size_t block = columnBlock(w.cols, n);
+  runSpmm(w, w.rows, n, rowCost, pool,
+          [&](size_t r0, size_t r1, size_t n0, size_t n1) {
+            for (size_t col = n0; col < n1; col += block)
+              csrRows(w, r0, r1, b, ldb, c, ldc, col,
+                      col + block < n1 ? col + block : n1, epilogue, act);
+          });
+}
+
+void spmmBlock4x1Avx2(const SparseMatrixView &w, uint32_t n, const float *b,
+                      size_t ldb, float *c, size_t ldc,
+                      const Epilogue &epilogue, ThreadPool *pool) {
+  assert(w.blockRows == 4 && w.blockCols == 1 && "not a 4x1 block matrix");
+  assert(w.rows % 4 == 0 && "4x1 blocks need a multiple of 4 rows");
+  assert(w.rowPtr && c && "null operand");
+  if (w.rows == 0 || n == 0)
+    return;
+  const Act act(epilogue);
+  const size_t numBlockRows = w.rows / 4;
+  // Four row stores per block row, against four FMAs per block.
+  const double rowCost = 2.0;
+  if (n == 1) {
+    runSpmm(w, numBlockRows, 1, rowCost, pool,
+            [&](size_t r0, size_t r1, size_t, size_t) {
+              block4Column(w, r0, r1, b, ldb, c, ldc, epilogue, act);
+            });
+    return;
+  }
+  const size_t block = columnBlock(w.cols, n);
+  runSpmm(w, numBlockRows, n, rowCost, pool,
+          [&](size_t r0, size_t r1, size_t n0, size_t n1) {
+            for (size_t col = n0; col < n1; col += block)
+              blockRows(w, r0, r1, b, ldb, c, ldc, col,
+                        col + block < n1 ? col + block : n1, epilogue, act);
+          });
+}
+
+} // namespace runtime
+} // namespace sparseloom

@@ -1,0 +1,364 @@
+//===- Conv.cpp - Convolution: reference and fast-kernel glue -------------===//
+//
+// Part of SparseLoom.
+//
+//===----------------------------------------------------------------------===//
+//
+// NCHW convolution with strides, explicit pads, dilations and groups
+// (depthwise included), a per-channel bias and a fused activation. 1-D
+// convolution arrives as rank-3 NCW tensors with ConvParams index 0 (H)
+// trivial: kernel 1, stride 1, pads 0, dilation 1.
+//
+// Which path runs is the compiler's choice (OpDesc::kernel), checked here
+// against the weight's encoding and the op's shape:
+//   DenseGemmAvx2      group 1; the weight PackedPanels, or Dense (packed
+//                      once at load); the product runs on the input image
+//                      directly for a 1x1/stride-1/unpadded conv, else on
+//                      an im2col copy in scratch.
+//   SpmmCsrAvx2        group 1; a Csr weight; the same input handling.
+//   SpmmBlock4x1Avx2   group 1; a 4x1 BlockSparse weight.
+//   DepthwiseAvx2      group == in channels == out channels; Dense weight.
+//   Reference          anything: direct loops over the output planes, the
+//                      weight read row by row in whatever encoding it has.
+// On a CPU without AVX2+FMA every op runs Reference (the loader decides).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Ops/Products.h"
+
+#include "Kernels/ThreadPool.h"
+
+#include <algorithm>
+
+namespace sparseloom {
+namespace runtime {
+
+using namespace ops;
+
+namespace {
+
+struct ConvGeom {
+  int64_t n, c, h, w, m, oh, ow;
+  int64_t kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group;
+  int64_t cg() const { return c / group; }     // input channels per group
+  int64_t mg() const { return m / group; }     // output channels per group
+  int64_t k() const { return cg() * kh * kw; } // reduction length
+  int64_t spatial() const { return oh * ow; }
+  bool direct() const {
+    return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 &&
+           pb == 0 && pr == 0;
+  }
+};
+
+ConvGeom geometry(const OpView &op) {
+  const TensorDesc &x = op.input(0);
+  const TensorDesc &y = op.output(0);
+  const auto &p = op.paramsAs<format::ConvParams>();
+  const bool oneD = x.rank == 3;
+  ConvGeom g;
+  g.n = x.dims[0];
+  g.c = x.dims[1];
+  g.h = oneD ? 1 : x.dims[2];
+  g.w = x.dims[oneD ? 2 : 3];
+  g.m = y.dims[1];
+  g.oh = oneD ? 1 : y.dims[2];
+  g.ow = y.dims[oneD ? 2 : 3];
+  g.kh = p.kernel[0];
+  g.kw = p.kernel[1];
+  g.sh = p.strides[0];
+  g.sw = p.strides[1];
+  g.dh = p.dilations[0];
+  g.dw = p.dilations[1];
+  g.pt = p.pads[0];
+  g.pl = p.pads[1];
+  g.pb = p.pads[2];
+  g.pr = p.pads[3];
+  g.group = p.group;
+  return g;
+}
+
+sl_status checkConvAxis(PrepareContext &ctx, const char *axis, int64_t in,
+                        int64_t out, int64_t k, int64_t s, int64_t d,
+                        int64_t p0, int64_t p1) {
+  if (k < 1 || s < 1 || d < 1 || p0 < 0 || p1 < 0)
+    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                    "%s: kernel %lld, stride %lld, dilation %lld must be >= "
+                    "1 and pads %lld/%lld >= 0",
+                    axis, (long long)k, (long long)s, (long long)d,
+                    (long long)p0, (long long)p1);
+  int64_t span = (k - 1) * d + 1;
+  int64_t padded = in + p0 + p1;
+  int64_t want = padded < span ? 0 : (padded - span) / s + 1;
+  if (out != want)
+    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                    "%s: output size %lld, expected %lld for input %lld, "
+                    "window %lld, stride %lld, pads %lld/%lld",
+                    axis, (long long)out, (long long)want, (long long)in,
+                    (long long)span, (long long)s, (long long)p0,
+                    (long long)p1);
+  return SL_OK;
+}
+
+sl_status prepareConv(PrepareContext &ctx) {
+  OpInstance &op = ctx.op;
+  if (sl_status s = expectOperands(ctx, 2, 3))
+    return s;
+  const TensorDesc &x = op.input(0);
+  const TensorDesc &w = op.input(1);
+  const TensorDesc &y = op.output(0);
+  if (sl_status s = expectDType(ctx, x, "the input", kFloat))
+    return s;
+  if (sl_status s = expectDType(ctx, w, "the weight", kFloat))
+    return s;
+  if (sl_status s = expectDType(ctx, y, "the output", kFloat))
+    return s;
+  if (sl_status s = expectDenseData(ctx, x, "the input"))
+    return s;
+  if (x.rank != 3 && x.rank != 4)
+    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                    "the input must be NCW or NCHW (rank 3 or 4), has rank %u",
+                    unsigned(x.rank));
+  if (w.rank != x.rank || y.rank != x.rank)
+    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                    "input, weight and output ranks differ (%u, %u, %u)",
+                    unsigned(x.rank), unsigned(w.rank), unsigned(y.rank));
+  const auto &p = op.paramsAs<format::ConvParams>();
+  const bool oneD = x.rank == 3;
+  if (oneD && (p.kernel[0] != 1 || p.strides[0] != 1 || p.pads[0] != 0 ||
+               p.pads[2] != 0 || p.dilations[0] != 1))
+    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                    "1-D convolution needs the trivial H parameters (kernel "
+                    "1, stride 1, pads 0, dilation 1) at index 0");
+  ConvGeom g = geometry(op);
+  if (g.group < 1 || g.c % g.group != 0 || g.m % g.group != 0)
+    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                    "group %lld must divide the input (%lld) and output "
+                    "(%lld) channels",
+                    (long long)g.group, (long long)g.c, (long long)g.m);
+  int64_t wantW[4] = {g.m, g.cg(), oneD ? g.kw : g.kh, g.kw};
+  if (sl_status s = expectShape(ctx, w, "the weight", w.rank, wantW))
+    return s;
+  if (y.dims[0] != g.n)
+    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                    "the output batch %lld differs from the input's %lld",
+                    (long long)y.dims[0], (long long)g.n);
+  if (sl_status s =
+          checkConvAxis(ctx, "H", g.h, g.oh, g.kh, g.sh, g.dh, g.pt, g.pb))
+    return s;
+  if (sl_status s =
+          checkConvAxis(ctx, "W", g.w, g.ow, g.kw, g.sw, g.dw, g.pl, g.pr))
+    return s;
+  if (op.hasInput(2)) {
+    const TensorDesc &b = op.input(2);
+    if (sl_status s = expectDType(ctx, b, "the bias", kFloat))
+      return s;
+    if (sl_status s = expectDenseData(ctx, b, "the bias"))
+      return s;
+    if (b.rank != 1 || b.dims[0] != g.m)
+      return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                      "the bias must be [%lld] (one per output channel)",
+                      (long long)g.m);
+  }
+  if (sl_status s = checkActivation(ctx, p.activation, p.actMin, p.actMax))
+    return s;
+  if (g.k() > UINT32_MAX || g.m > UINT32_MAX || g.spatial() > UINT32_MAX)
+    return ctx.fail(SL_ERROR_INVALID_PROGRAM, "the convolution is too large");
+
+  const KernelId requested = op.desc->kernel;
+  if (w.kind != TensorKind::Weight)
+    return checkKernelForActivation(ctx, false);
+  if (requested == KernelId::DepthwiseAvx2) {
+    if (!(g.group == g.c && g.group == g.m))
+      return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                      "DepthwiseAvx2 needs group == input channels == output "
+                      "channels (group %lld, %lld -> %lld)",
+                      (long long)g.group, (long long)g.c, (long long)g.m);
+    if (w.encoding != Encoding::Dense)
+      return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                      "DepthwiseAvx2 reads a Dense weight only");
+    return SL_OK;
+  }
+  if (requested != KernelId::Reference && g.group != 1)
+    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                    "kernel %s needs group 1 (group is %lld; use "
+                    "DepthwiseAvx2 or Reference)",
+                    kernelIdName(requested), (long long)g.group);
+  if (requested == KernelId::Reference && w.encoding == Encoding::Dense)
+    return SL_OK; // read in place by the direct loops
+  const WeightMatrix *matrix = nullptr;
+  if (sl_status s = prepareWeightMatrix(ctx, op.inputs[1], uint32_t(g.m),
+                                        uint32_t(g.k()), false, matrix))
+    return s;
+  op.weight = matrix;
+  return SL_OK;
+}
+
+size_t convScratch(const OpView &op, KernelId kernel, unsigned threads) {
+  const ConvGeom g = geometry(op);
+  const size_t im2col =
+      g.direct()
+          ? 0
+          : alignScratch(sizeof(float) * size_t(g.k()) * size_t(g.spatial()));
+  switch (kernel) {
+  case KernelId::DenseGemmAvx2:
+    return im2col + productScratchBytes(kernel, Encoding::PackedPanels,
+                                        uint32_t(g.m), uint32_t(g.spatial()),
+                                        uint32_t(g.k()), threads);
+  case KernelId::SpmmCsrAvx2:
+  case KernelId::SpmmBlock4x1Avx2:
+    return im2col;
+  case KernelId::DepthwiseAvx2:
+    return 0;
+  case KernelId::Reference:
+    // One decoded weight row when the weight is encoded.
+    return op.input(1).encoding == Encoding::Dense
+               ? 0
+               : alignScratch(sizeof(float) * size_t(g.k()));
+  }
+  return 0;
+}
+
+/// Unfolds one image [C, H, W] into cols [C*kh*kw, OH*OW] (zeros in pads):
+/// per tap, the valid output columns are one range, copied with memcpy at
+/// stride 1.
+void im2col(const ConvGeom &g, const float *x, float *cols, ThreadPool *pool) {
+  const int64_t spatial = g.spatial();
+  auto channelRange = [&](size_t begin, size_t end) {
+    for (int64_t c = int64_t(begin); c < int64_t(end); ++c) {
+      const float *xc = x + c * g.h * g.w;
+      for (int64_t i = 0; i < g.kh; ++i) {
+        for (int64_t j = 0; j < g.kw; ++j) {
+          float *row = cols + ((c * g.kh + i) * g.kw + j) * spatial;
+          int64_t lo, hi;
+          validOutputRange(g.ow, g.w, g.sw, g.pl, j * g.dw, lo, hi);
+          const int64_t shift = j * g.dw - g.pl;
+          for (int64_t oh = 0; oh < g.oh; ++oh) {
+            const int64_t ih = oh * g.sh - g.pt + i * g.dh;
+            float *out = row + oh * g.ow;
+            if (ih < 0 || ih >= g.h) {
+              std::fill(out, out + g.ow, 0.f);
+              continue;
+            }
+            const float *xr = xc + ih * g.w;
+            std::fill(out, out + lo, 0.f);
+            if (g.sw == 1) {
+              std::memcpy(out + lo, xr + lo + shift,
+                          sizeof(float) * size_t(hi - lo));
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow)
+                out[ow] = xr[ow * g.sw + shift];
+            }
+            std::fill(out + hi, out + g.ow, 0.f);
+          }
+        }
+      }
+    }
+  };
+  if (pool)
+    pool->parallelFor(size_t(g.c), channelRange);
+  else
+    channelRange(0, size_t(g.c));
+}
+
+void referenceConv(const OpInstance &op, ExecContext &ctx, const ConvGeom &g,
+                   const Epilogue &e) {
+  const float *x = ctx.in<float>(op, 0);
+  float *y = ctx.out<float>(op, 0);
+  const auto *matrix = static_cast<const WeightMatrix *>(op.weight);
+  // A Dense weight is read in place (also one prepared for a fast kernel
+  // that this CPU cannot run); other encodings row by row into scratch.
+  const float *dense =
+      !matrix ? ctx.in<float>(op, 1)
+      : matrix->encoding == Encoding::Dense && !matrix->transposed
+          ? matrix->dense
+          : nullptr;
+  float *rowScratch = static_cast<float *>(ctx.scratch);
+  const int64_t kLen = g.k(), plane = g.spatial();
+  for (int64_t n = 0; n < g.n; ++n) {
+    for (int64_t m = 0; m < g.m; ++m) {
+      const int64_t group = m / g.mg();
+      const float *wrow;
+      if (dense) {
+        wrow = dense + m * kLen;
+      } else {
+        decodeRow(*matrix, uint32_t(m), rowScratch);
+        wrow = rowScratch;
+      }
+      float *out = y + (n * g.m + m) * plane;
+      std::fill(out, out + plane, e.bias ? e.bias[m] : 0.f);
+      for (int64_t c = 0; c < g.cg(); ++c) {
+        const float *xc = x + (n * g.c + group * g.cg() + c) * g.h * g.w;
+        for (int64_t i = 0; i < g.kh; ++i) {
+          for (int64_t j = 0; j < g.kw; ++j) {
+            const float wv = wrow[(c * g.kh + i) * g.kw + j];
+            int64_t lo, hi;
+            validOutputRange(g.ow, g.w, g.sw, g.pl, j * g.dw, lo, hi);
+            for (int64_t oh = 0; oh < g.oh; ++oh) {
+              const int64_t ih = oh * g.sh - g.pt + i * g.dh;
+              if (ih < 0 || ih >= g.h)
+                continue;
+              const float *xr = xc + ih * g.w - g.pl + j * g.dw;
+              float *orow = out + oh * g.ow;
+              for (int64_t ow = lo; ow < hi; ++ow)
+                orow[ow] += wv * xr[ow * g.sw];
+            }
+          }
+        }
+      }
+      applyActivation(out, plane, e.activation, e.actMin, e.actMax);
+    }
+  }
+}
+
+sl_status evalConv(const OpInstance &op, ExecContext &ctx) {
+  const ConvGeom g = geometry(op);
+  const auto &p = op.paramsAs<format::ConvParams>();
+  Epilogue e;
+  e.bias = op.hasInput(2) ? ctx.in<float>(op, 2) : nullptr;
+  e.activation = p.activation;
+  e.actMin = p.actMin;
+  e.actMax = p.actMax;
+  if (op.kernelId == KernelId::Reference) {
+    referenceConv(op, ctx, g, e);
+    return SL_OK;
+  }
+  const float *x = ctx.in<float>(op, 0);
+  float *y = ctx.out<float>(op, 0);
+  const int64_t inImage = g.c * g.h * g.w, outImage = g.m * g.spatial();
+  if (op.kernelId == KernelId::DepthwiseAvx2) {
+    const float *w = ctx.in<float>(op, 1);
+    for (int64_t n = 0; n < g.n; ++n)
+      depthwiseConvAvx2(x + n * inImage, uint32_t(g.c), uint32_t(g.h),
+                        uint32_t(g.w), w, p, uint32_t(g.oh), uint32_t(g.ow),
+                        y + n * outImage, e, ctx.pool);
+    return SL_OK;
+  }
+  const auto &matrix = *static_cast<const WeightMatrix *>(op.weight);
+  const uint32_t cols = uint32_t(g.spatial());
+  auto *scratch = static_cast<uint8_t *>(ctx.scratch);
+  float *unfolded = nullptr;
+  if (!g.direct()) {
+    unfolded = reinterpret_cast<float *>(scratch);
+    scratch +=
+        alignScratch(sizeof(float) * size_t(g.k()) * size_t(g.spatial()));
+  }
+  for (int64_t n = 0; n < g.n; ++n) {
+    const float *b = x + n * inImage;
+    if (unfolded) {
+      im2col(g, b, unfolded, ctx.pool);
+      b = unfolded;
+    }
+    weightProduct(op.kernelId, matrix, cols, b, cols, y + n * outImage, cols, e,
+                  scratch, ctx.pool);
+  }
+  return SL_OK;
+}
+
+} // namespace
+
+void registerConvOps(OpResolver &resolver) {
+  resolver.add({Opcode::Conv, prepareConv, evalConv, convScratch, false});
+}
+
+} // namespace runtime
+} // namespace sparseloom

@@ -1,0 +1,151 @@
+//===- KernelSelectionTest.cpp - The dense/sparse rule --------------------===//
+//
+// Part of SparseLoom.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sparseloom/Lower/KernelSelection.h"
+
+#include "gtest/gtest.h"
+
+using namespace sparseloom;
+using format::Encoding;
+using format::KernelId;
+
+namespace {
+
+KernelThresholds table() {
+  KernelThresholds t;
+  t.columns = {{1, 0.6, 0.5}, {64, 0.4, 0.3}, {1 << 30, 0.2, 0.25}};
+  t.rows = {{1, 0.7, 0.6}, {64, 0.1, 0.1}};
+  t.source = "test";
+  return t;
+}
+
+WeightStats stats(double density, double block, bool blockPossible = true) {
+  WeightStats s;
+  s.density = density;
+  s.block4x1Density = block;
+  s.block4x1Possible = blockPossible;
+  return s;
+}
+
+// The row is the first whose bound is >= N, in the layout's own table; the
+// last also covers above.
+TEST(KernelSelectionTest, RowForColumns) {
+  KernelThresholds t = table();
+  const auto columns = ActivationLayout::Columns;
+  EXPECT_DOUBLE_EQ(t.rowFor(columns, 1).csrMaxDensity, 0.6);
+  EXPECT_DOUBLE_EQ(t.rowFor(columns, 2).csrMaxDensity, 0.4);
+  EXPECT_DOUBLE_EQ(t.rowFor(columns, 64).csrMaxDensity, 0.4);
+  EXPECT_DOUBLE_EQ(t.rowFor(columns, int64_t(1) << 40).csrMaxDensity, 0.2);
+  EXPECT_DOUBLE_EQ(t.rowFor(ActivationLayout::Rows, 1).csrMaxDensity, 0.7);
+  EXPECT_DOUBLE_EQ(t.rowFor(ActivationLayout::Rows, 1000).csrMaxDensity, 0.1);
+}
+
+// The same shape and density can be sparse as a convolution and dense as a
+// fully-connected layer (the layouts have their own crossovers).
+TEST(KernelSelectionTest, LayoutChoosesTheTable) {
+  ProductShape conv{64, 64, 32, ActivationLayout::Columns};
+  ProductShape rows{64, 64, 32, ActivationLayout::Rows};
+  EXPECT_EQ(chooseProductKernel(conv, stats(0.3, 0.9, false),
+                                KernelPolicy::Auto, table())
+                .kernel,
+            KernelId::SpmmCsrAvx2);
+  EXPECT_EQ(chooseProductKernel(rows, stats(0.3, 0.9, false),
+                                KernelPolicy::Auto, table())
+                .kernel,
+            KernelId::DenseGemmAvx2);
+}
+
+// Above both crossovers: dense, with packed panels.
+TEST(KernelSelectionTest, DenseAboveCrossover) {
+  KernelDecision d = chooseProductKernel({64, 64, 1000}, stats(0.5, 0.9),
+                                         KernelPolicy::Auto, table());
+  EXPECT_EQ(d.kernel, KernelId::DenseGemmAvx2);
+  EXPECT_EQ(d.encoding, Encoding::PackedPanels);
+  EXPECT_NE(d.reason.find("above the crossovers"), std::string::npos);
+}
+
+// Below the CSR crossover with unstructured zeros: CSR.
+TEST(KernelSelectionTest, CsrBelowCrossover) {
+  KernelDecision d = chooseProductKernel({64, 64, 1000}, stats(0.1, 0.35),
+                                         KernelPolicy::Auto, table());
+  EXPECT_EQ(d.kernel, KernelId::SpmmCsrAvx2);
+  EXPECT_EQ(d.encoding, Encoding::Csr);
+}
+
+// Block-structured zeros (block density = element density) favour 4x1.
+TEST(KernelSelectionTest, BlockWhenStructured) {
+  KernelDecision d = chooseProductKernel({64, 64, 1000}, stats(0.1, 0.1),
+                                         KernelPolicy::Auto, table());
+  EXPECT_EQ(d.kernel, KernelId::SpmmBlock4x1Avx2);
+  EXPECT_EQ(d.encoding, Encoding::BlockSparse);
+}
+
+// The same density is sparse for a vector (N = 1) and dense for wide N.
+TEST(KernelSelectionTest, CrossoverDependsOnColumns) {
+  EXPECT_EQ(chooseProductKernel({64, 64, 1}, stats(0.5, 0.9, false),
+                                KernelPolicy::Auto, table())
+                .kernel,
+            KernelId::SpmmCsrAvx2);
+  EXPECT_EQ(chooseProductKernel({64, 64, 4096}, stats(0.5, 0.9, false),
+                                KernelPolicy::Auto, table())
+                .kernel,
+            KernelId::DenseGemmAvx2);
+}
+
+// Forced policies override the table; block falls back to CSR when the
+// rows are not a multiple of 4.
+TEST(KernelSelectionTest, ForcedPolicies) {
+  KernelThresholds t = table();
+  EXPECT_EQ(chooseProductKernel({6, 8, 10}, stats(1.0, 1.0, false),
+                                KernelPolicy::Reference, t)
+                .kernel,
+            KernelId::Reference);
+  EXPECT_EQ(chooseProductKernel({6, 8, 10}, stats(0.01, 0.01, false),
+                                KernelPolicy::Dense, t)
+                .kernel,
+            KernelId::DenseGemmAvx2);
+  EXPECT_EQ(chooseProductKernel({6, 8, 10}, stats(1.0, 1.0, false),
+                                KernelPolicy::Csr, t)
+                .kernel,
+            KernelId::SpmmCsrAvx2);
+  KernelDecision block = chooseProductKernel({6, 8, 10}, stats(1.0, 1.0, false),
+                                             KernelPolicy::Block4x1, t);
+  EXPECT_EQ(block.kernel, KernelId::SpmmCsrAvx2);
+  EXPECT_NE(block.reason.find("rows % 4"), std::string::npos);
+  EXPECT_EQ(
+      chooseProductKernel({8, 8, 10}, stats(0.9, 0.2), KernelPolicy::Sparse, t)
+          .kernel,
+      KernelId::SpmmBlock4x1Avx2);
+}
+
+TEST(KernelSelectionTest, PolicyNames) {
+  for (KernelPolicy p :
+       {KernelPolicy::Auto, KernelPolicy::Reference, KernelPolicy::Dense,
+        KernelPolicy::Sparse, KernelPolicy::Csr, KernelPolicy::Block4x1})
+    EXPECT_EQ(parseKernelPolicy(kernelPolicyName(p)), p);
+  EXPECT_FALSE(parseKernelPolicy("fastest").has_value());
+}
+
+// The built-in table is well formed: ascending bounds, densities in (0, 1].
+TEST(KernelSelectionTest, BuiltinTableIsWellFormed) {
+  const KernelThresholds &t = builtinKernelThresholds();
+  EXPECT_FALSE(t.source.empty());
+  for (const auto *rows : {&t.columns, &t.rows}) {
+    ASSERT_FALSE(rows->empty());
+    for (size_t i = 0; i < rows->size(); ++i) {
+      const KernelThresholds::Row &row = (*rows)[i];
+      if (i) {
+        EXPECT_GT(row.maxColumns, (*rows)[i - 1].maxColumns);
+      }
+      EXPECT_GT(row.csrMaxDensity, 0.0);
+      EXPECT_LE(row.csrMaxDensity, 1.0);
+      EXPECT_GT(row.block4x1MaxDensity, 0.0);
+      EXPECT_LE(row.block4x1MaxDensity, 1.0);
+    }
+  }
+}
+
+} // namespace
