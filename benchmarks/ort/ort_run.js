@@ -14,7 +14,7 @@
 //
 // Prints one JSON object: model, threads, load_ms, the inputs and outputs
 // (name, dtype, shape), and the timings of the measured runs in ms (median,
-// min, max, all). Warm-up runs (default 2) are not timed: the first run of a
+// min, max, all; and the median CPU time of the process per run). Warm-up runs (default 2) are not timed: the first run of a
 // session allocates its memory arena and spins up the thread pool.
 //
 // Exit status: 0 ok, 1 bad input or ONNX Runtime error, 77 ONNX Runtime not
@@ -121,13 +121,16 @@ async function main() {
   const outFiles = outputFiles(session, opts);
 
   let out;
-  const times = [];
+  const times = [], cpuTimes = [];
   try {
     for (let i = 0; i < opts.warmup; ++i) out = (await ortlib.timedRun(session, feeds.tensors))[0];
     for (let i = 0; i < opts.runs; ++i) {
+      const cpu0 = process.cpuUsage();
       const [o, ms] = await ortlib.timedRun(session, feeds.tensors);
+      const cpu = process.cpuUsage(cpu0);
       out = o;
       times.push(ms);
+      cpuTimes.push((cpu.user + cpu.system) / 1000);
     }
   } catch (e) {
     fail(`${opts.model}: ONNX Runtime failed to run: ${e.message}`);
@@ -151,6 +154,9 @@ async function main() {
     min_ms: round(Math.min(...times)),
     max_ms: round(Math.max(...times)),
     times_ms: times.map(round),
+    // CPU time of the whole process (every ORT thread) per run: on a loaded
+    // machine it stays close to the work done while wall time stretches.
+    cpu_median_ms: round(ortlib.median(cpuTimes)),
     inputs: Object.entries(feeds.tensors).map(([n, t]) =>
       Object.assign(describe(n, t), { file: feeds.files[n] })),
     outputs: session.outputNames.map(n =>
