@@ -96,6 +96,12 @@ llvm::Error writeFamilySegments(const Family &family, llvm::StringRef dir) {
   llvm::sys::path::remove_filename(parent);
   if (parent.empty())
     parent = ".";
+  // createUniqueDirectory puts a relative model under the system temporary
+  // directory; the temporary must sit next to DIR so the final rename stays
+  // on one filesystem.
+  if (std::error_code ec = llvm::sys::fs::make_absolute(parent))
+    return llvm::make_error<DiagnosticError>(
+        dir.str(), "", "cannot resolve its directory: " + ec.message());
   llvm::SmallString<256> model(parent);
   llvm::sys::path::append(model, llvm::sys::path::filename(dir) + ".tmp%%%%%%");
   llvm::SmallString<256> temp;
