@@ -544,7 +544,11 @@ llvm::Expected<std::vector<uint8_t>> Lowerer::run() {
     if (consumed_.count(node))
       continue;
     const Rule *rule = nullptr;
-    llvm::StringRef domain = node->domain == "ai.onnx" ? "" : node->domain;
+    // Not a ?: of "" and std::string: that makes a temporary string the
+    // StringRef would outlive.
+    llvm::StringRef domain = node->domain;
+    if (domain == "ai.onnx")
+      domain = "";
     for (const Rule &r : rules())
       if (domain == r.domain && node->opType == r.opType)
         rule = &r;

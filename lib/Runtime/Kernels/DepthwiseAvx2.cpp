@@ -53,9 +53,10 @@ struct DwAct {
     case format::Activation::None:
       return x;
     case format::Activation::Relu:
-      return _mm256_max_ps(x, _mm256_setzero_ps());
+      // x second: NaN propagates (see SgemmAvx2.cpp).
+      return _mm256_max_ps(_mm256_setzero_ps(), x);
     case format::Activation::Clip:
-      return _mm256_min_ps(_mm256_max_ps(x, vlo), vhi);
+      return _mm256_min_ps(vhi, _mm256_max_ps(vlo, x));
     }
     return x;
   }
@@ -64,10 +65,10 @@ struct DwAct {
     case format::Activation::None:
       return x;
     case format::Activation::Relu:
-      return x > 0.f ? x : 0.f;
+      return x < 0.f ? 0.f : x; // NaN stays NaN
     case format::Activation::Clip:
-      x = x > lo ? x : lo;
-      return x < hi ? x : hi;
+      x = x < lo ? lo : x;
+      return x > hi ? hi : x;
     }
     return x;
   }

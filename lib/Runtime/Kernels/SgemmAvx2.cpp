@@ -78,10 +78,12 @@ static inline __m256 activate(__m256 x, const StoreCtx &s) {
   case format::Activation::None:
     return x;
   case format::Activation::Relu:
-    return _mm256_max_ps(x, _mm256_setzero_ps());
+    // max/min return their second operand when either is NaN: x goes
+    // second so a NaN propagates, as ONNX Relu/Clip (and our reference) do.
+    return _mm256_max_ps(_mm256_setzero_ps(), x);
   case format::Activation::Clip:
-    return _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(s.lo)),
-                         _mm256_set1_ps(s.hi));
+    return _mm256_min_ps(_mm256_set1_ps(s.hi),
+                         _mm256_max_ps(_mm256_set1_ps(s.lo), x));
   }
   return x;
 }
@@ -91,10 +93,10 @@ static inline float activateScalar(float x, const StoreCtx &s) {
   case format::Activation::None:
     return x;
   case format::Activation::Relu:
-    return x > 0.f ? x : 0.f;
+    return x < 0.f ? 0.f : x; // NaN stays NaN
   case format::Activation::Clip:
-    x = x > s.lo ? x : s.lo;
-    return x < s.hi ? x : s.hi;
+    x = x < s.lo ? s.lo : x;
+    return x > s.hi ? s.hi : x;
   }
   return x;
 }

@@ -64,9 +64,10 @@ struct Act {
     case format::Activation::None:
       return x;
     case format::Activation::Relu:
-      return _mm256_max_ps(x, _mm256_setzero_ps());
+      // x second: NaN propagates (see SgemmAvx2.cpp).
+      return _mm256_max_ps(_mm256_setzero_ps(), x);
     case format::Activation::Clip:
-      return _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+      return _mm256_min_ps(hi, _mm256_max_ps(lo, x));
     }
     return x;
   }
@@ -75,10 +76,10 @@ struct Act {
     case format::Activation::None:
       return x;
     case format::Activation::Relu:
-      return x > 0.f ? x : 0.f;
+      return x < 0.f ? 0.f : x; // NaN stays NaN
     case format::Activation::Clip:
-      x = x > e.actMin ? x : e.actMin;
-      return x < e.actMax ? x : e.actMax;
+      x = x < e.actMin ? e.actMin : x;
+      return x > e.actMax ? e.actMax : x;
     }
     return x;
   }
