@@ -29,6 +29,8 @@
 #include "sparseloom/Support/FileIO.h"
 #include "sparseloom/Tool/ModelLoader.h"
 
+#include "ZooTestUtils.h"
+
 #include "nlohmann/json.hpp"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringRef.h"
@@ -48,6 +50,8 @@
 using namespace sparseloom;
 using namespace sparseloom::run;
 
+using zootest::join;
+
 namespace {
 
 constexpr const char *kTool = "sparseloom-zoo-accuracy";
@@ -59,12 +63,6 @@ struct Settings {
   KernelPolicy kernels = KernelPolicy::Auto;
   double tolerance = 0.2;
 };
-
-std::string join(llvm::StringRef dir, llvm::StringRef file) {
-  llvm::SmallString<256> path(dir);
-  llvm::sys::path::append(path, file);
-  return std::string(path);
-}
 
 llvm::Expected<NpyArray> readArray(const std::string &path) {
   NpyArray array;
@@ -244,13 +242,7 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  std::vector<std::string> tasks;
-  std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(settings.zooDir, ec), end;
-       it != end && !ec; it.increment(ec))
-    if (llvm::sys::fs::exists(join(it->path(), "card.json")))
-      tasks.push_back(it->path());
-  std::sort(tasks.begin(), tasks.end());
+  std::vector<std::string> tasks = zootest::listZooTasks(settings.zooDir);
   if (tasks.empty()) {
     llvm::errs() << kTool << ": error: " << settings.zooDir
                  << ": no <task>/card.json found\n";

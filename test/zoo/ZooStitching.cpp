@@ -34,6 +34,8 @@
 #include "sparseloom/Support/FileIO.h"
 #include "sparseloom/Tool/ModelLoader.h"
 
+#include "ZooTestUtils.h"
+
 #include "nlohmann/json.hpp"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
@@ -51,6 +53,8 @@
 using namespace sparseloom;
 using namespace sparseloom::run;
 
+using zootest::join;
+
 namespace {
 
 constexpr const char *kTool = "sparseloom-zoo-stitching";
@@ -61,12 +65,6 @@ struct Settings {
   int64_t batch = 16;
   unsigned threads = 2;
 };
-
-std::string join(llvm::StringRef dir, llvm::StringRef file) {
-  llvm::SmallString<256> path(dir);
-  llvm::sys::path::append(path, file);
-  return std::string(path);
-}
 
 /// Runs `modules` in sequence on `input`; returns the last one's outputs.
 llvm::Expected<std::vector<NpyArray>>
@@ -313,13 +311,7 @@ int main(int argc, char **argv) {
     llvm::errs() << "usage: " << kTool << " ZOO_DIR ...\n";
     return 2;
   }
-  std::vector<std::string> tasks;
-  std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(settings.zooDir, ec), end;
-       it != end && !ec; it.increment(ec))
-    if (llvm::sys::fs::exists(join(it->path(), "card.json")))
-      tasks.push_back(it->path());
-  std::sort(tasks.begin(), tasks.end());
+  std::vector<std::string> tasks = zootest::listZooTasks(settings.zooDir);
   if (tasks.empty()) {
     llvm::errs() << kTool << ": error: " << settings.zooDir
                  << ": no <task>/card.json found\n";
