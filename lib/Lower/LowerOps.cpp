@@ -343,66 +343,18 @@ llvm::Error Lowerer::lowerPool(const Node &node, Opcode opcode) {
                              "only)");
   const size_t spatial = rank - 2;
   std::vector<int64_t> kernel = node.getIntsAttr("kernel_shape");
-  std::vector<int64_t> strides = node.getIntsAttr("strides");
-  std::vector<int64_t> dilations = node.getIntsAttr("dilations");
-  std::vector<int64_t> pads = node.getIntsAttr("pads");
   if (kernel.size() != spatial)
     return makeNodeError(node.displayName(),
                          "kernel_shape must have one entry per spatial dim");
-  if (strides.empty())
-    strides.assign(spatial, 1);
-  if (dilations.empty())
-    dilations.assign(spatial, 1);
-  if (pads.empty())
-    pads.assign(2 * spatial, 0);
-  if (strides.size() != spatial || dilations.size() != spatial ||
-      pads.size() != 2 * spatial)
-    return makeNodeError(node.displayName(),
-                         "strides, dilations and pads must match the "
-                         "spatial rank");
-  const std::string autoPad = stringAttr(node, "auto_pad", "NOTSET");
   const bool ceilMode = node.getIntAttr("ceil_mode", 0) != 0;
   const bool includePad =
       !isMax && node.getIntAttr("count_include_pad", 0) != 0;
 
   auto params = zeroed<format::PoolParams>();
   params.countIncludePad = uint8_t(includePad);
-  for (size_t i = 0; i < 2; ++i) {
-    params.kernel[i] = params.strides[i] = params.dilations[i] = 1;
-  }
-  for (size_t s = 0; s < spatial; ++s) {
-    const size_t slot = spatial == 1 ? 1 : s; // 1-D lowers as H = 1
-    const int64_t in = (*xDims)[2 + s], out = (*yDims)[2 + s];
-    const int64_t k = kernel[s], st = strides[s], d = dilations[s];
-    if (k < 1 || st < 1 || d < 1)
-      return makeNodeError(node.displayName(),
-                           "kernel, stride and dilation must be positive");
-    const int64_t effective = (k - 1) * d + 1;
-    int64_t begin = pads[s], end = pads[s + spatial];
-    if (!resolveAutoPad(autoPad, in, effective, st, begin, end))
-      return makeNodeError(node.displayName(),
-                           "auto_pad '" + autoPad + "' is not valid");
-    // ceil_mode is carried by the output shape: the runtime accepts any
-    // output size between the floor and the ceil formulas (and checks that
-    // no window starts in the trailing padding), so the pads stay ONNX's and
-    // AveragePool's count_include_pad divisor stays right.
-    if (in + begin + end < effective)
-      return makeNodeError(node.displayName(),
-                           "the window is larger than the padded input");
-    const int64_t floorOut = (in + begin + end - effective) / st + 1;
-    const int64_t ceilOut = (in + begin + end - effective + st - 1) / st + 1;
-    if (out < floorOut || out > (ceilMode ? ceilOut : floorOut))
-      return makeNodeError(node.displayName(),
-                           "the output size " + std::to_string(out) +
-                               " of spatial dim " + std::to_string(s) +
-                               " does not follow from the attributes; "
-                               "re-run shape inference (infer-shapes)");
-    params.kernel[slot] = int32_t(k);
-    params.strides[slot] = int32_t(st);
-    params.dilations[slot] = int32_t(d);
-    params.pads[slot] = int32_t(begin);
-    params.pads[slot + 2] = int32_t(end);
-  }
+  if (llvm::Error err =
+          resolveWindow(node, kernel, *xDims, *yDims, ceilMode, params))
+    return err;
 
   auto x = use(node, node.inputs[0]);
   if (!x)

@@ -189,53 +189,14 @@ llvm::Error Lowerer::lowerConv(const Node &node, Opcode opcode) {
     return makeNodeError(node.displayName(),
                          "kernel_shape disagrees with the weight's shape");
   kernel.assign(wDims->begin() + 2, wDims->end());
-  std::vector<int64_t> strides = node.getIntsAttr("strides");
-  std::vector<int64_t> dilations = node.getIntsAttr("dilations");
-  std::vector<int64_t> pads = node.getIntsAttr("pads");
-  if (strides.empty())
-    strides.assign(spatial, 1);
-  if (dilations.empty())
-    dilations.assign(spatial, 1);
-  if (pads.empty())
-    pads.assign(2 * spatial, 0);
-  if (strides.size() != spatial || dilations.size() != spatial ||
-      pads.size() != 2 * spatial)
-    return makeNodeError(node.displayName(),
-                         "strides, dilations and pads must match the "
-                         "spatial rank");
-  const std::string autoPad = stringAttr(node, "auto_pad", "NOTSET");
-
   auto params = zeroed<format::ConvParams>();
   params.group = int32_t(group);
-  for (size_t i = 0; i < 2; ++i)
-    params.kernel[i] = params.strides[i] = params.dilations[i] = 1;
+  if (llvm::Error err = resolveWindow(node, kernel, *xDims, *yDims,
+                                      /*allowCeil=*/false, params))
+    return err;
   int64_t outPixels = 1;
-  for (size_t s = 0; s < spatial; ++s) {
-    const size_t slot = spatial == 1 ? 1 : s; // 1-D lowers as H = 1
-    const int64_t in = (*xDims)[2 + s], out = (*yDims)[2 + s];
-    const int64_t k = kernel[s], st = strides[s], d = dilations[s];
-    if (k < 1 || st < 1 || d < 1)
-      return makeNodeError(node.displayName(),
-                           "kernel, stride and dilation must be positive");
-    const int64_t effective = (k - 1) * d + 1;
-    int64_t begin = pads[s], end = pads[s + spatial];
-    if (!resolveAutoPad(autoPad, in, effective, st, begin, end))
-      return makeNodeError(node.displayName(),
-                           "auto_pad '" + autoPad + "' is not valid");
-    if (in + begin + end < effective ||
-        (in + begin + end - effective) / st + 1 != out)
-      return makeNodeError(node.displayName(),
-                           "the output size " + std::to_string(out) +
-                               " of spatial dim " + std::to_string(s) +
-                               " does not follow from the attributes; "
-                               "re-run shape inference (infer-shapes)");
-    params.kernel[slot] = int32_t(k);
-    params.strides[slot] = int32_t(st);
-    params.dilations[slot] = int32_t(d);
-    params.pads[slot] = int32_t(begin);
-    params.pads[slot + 2] = int32_t(end);
-    outPixels *= out;
-  }
+  for (size_t s = 0; s < spatial; ++s)
+    outPixels *= (*yDims)[2 + s];
 
   auto act = matchActivation(node, node.outputs[0]);
   if (!act)

@@ -22,6 +22,7 @@
 #include "sparseloom/IR/Analysis.h"
 #include "sparseloom/IR/Module.h"
 #include "sparseloom/Lower/Lower.h"
+#include "sparseloom/Support/Diagnostics.h"
 
 #include "llvm/Support/Error.h"
 
@@ -90,6 +91,68 @@ inline bool resolveAutoPad(llvm::StringRef autoPad, int64_t in,
     return true;
   }
   return autoPad == "NOTSET";
+}
+
+/// Reads a Conv or pooling node's strides, dilations, pads and auto_pad,
+/// resolves them per spatial dim against the static input and output sizes
+/// and writes kernel/strides/dilations/pads into `params` (ConvParams and
+/// PoolParams share those fields; a 1-D window goes to slot 1, H = 1). The
+/// output size must follow the floor formula, or lie up to the ceil formula
+/// when `allowCeil` (pooling's ceil_mode, which the output shape carries, so
+/// the pads stay ONNX's and count_include_pad's divisor stays right).
+template <typename Params>
+llvm::Error resolveWindow(const Node &node, llvm::ArrayRef<int64_t> kernel,
+                          llvm::ArrayRef<int64_t> xDims,
+                          llvm::ArrayRef<int64_t> yDims, bool allowCeil,
+                          Params &params) {
+  const size_t spatial = xDims.size() - 2;
+  std::vector<int64_t> strides = node.getIntsAttr("strides");
+  std::vector<int64_t> dilations = node.getIntsAttr("dilations");
+  std::vector<int64_t> pads = node.getIntsAttr("pads");
+  if (strides.empty())
+    strides.assign(spatial, 1);
+  if (dilations.empty())
+    dilations.assign(spatial, 1);
+  if (pads.empty())
+    pads.assign(2 * spatial, 0);
+  if (strides.size() != spatial || dilations.size() != spatial ||
+      pads.size() != 2 * spatial)
+    return makeNodeError(node.displayName(),
+                         "strides, dilations and pads must match the "
+                         "spatial rank");
+  const std::string autoPad = stringAttr(node, "auto_pad", "NOTSET");
+  for (size_t i = 0; i < 2; ++i)
+    params.kernel[i] = params.strides[i] = params.dilations[i] = 1;
+  for (size_t s = 0; s < spatial; ++s) {
+    const size_t slot = spatial == 1 ? 1 : s; // 1-D lowers as H = 1
+    const int64_t in = xDims[2 + s], out = yDims[2 + s];
+    const int64_t k = kernel[s], st = strides[s], d = dilations[s];
+    if (k < 1 || st < 1 || d < 1)
+      return makeNodeError(node.displayName(),
+                           "kernel, stride and dilation must be positive");
+    const int64_t effective = (k - 1) * d + 1;
+    int64_t begin = pads[s], end = pads[s + spatial];
+    if (!resolveAutoPad(autoPad, in, effective, st, begin, end))
+      return makeNodeError(node.displayName(),
+                           "auto_pad '" + autoPad + "' is not valid");
+    if (in + begin + end < effective)
+      return makeNodeError(node.displayName(),
+                           "the window is larger than the padded input");
+    const int64_t floorOut = (in + begin + end - effective) / st + 1;
+    const int64_t ceilOut = (in + begin + end - effective + st - 1) / st + 1;
+    if (out < floorOut || out > (allowCeil ? ceilOut : floorOut))
+      return makeNodeError(node.displayName(),
+                           "the output size " + std::to_string(out) +
+                               " of spatial dim " + std::to_string(s) +
+                               " does not follow from the attributes; "
+                               "re-run shape inference (infer-shapes)");
+    params.kernel[slot] = int32_t(k);
+    params.strides[slot] = int32_t(st);
+    params.dilations[slot] = int32_t(d);
+    params.pads[slot] = int32_t(begin);
+    params.pads[slot + 2] = int32_t(end);
+  }
+  return llvm::Error::success();
 }
 
 /// A Relu or Clip that the product before it applies in its epilogue.
