@@ -28,7 +28,8 @@ const std::vector<const PassInfo *> &allPasses() {
         &inferShapesPassInfo(), &sparsityAnalysisPassInfo(),
         &splitPassInfo(),       &fuseActivationPassInfo(),
         &fuseGeluPassInfo(),    &fuseLayerNormPassInfo(),
-        &lowerReportPassInfo(),
+        &lowerReportPassInfo(), &profileAccuracyPassInfo(),
+        &enumerateStitchesPassInfo(), &selectVariantsPassInfo(),
     };
     std::sort(
         list.begin(), list.end(),

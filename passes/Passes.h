@@ -21,11 +21,14 @@ const PassInfo &alignFamilyPassInfo();
 const PassInfo &canonicalizePassInfo();
 const PassInfo &checkCompatPassInfo();
 const PassInfo &detectBoundariesPassInfo();
+const PassInfo &enumerateStitchesPassInfo();
 const PassInfo &fuseActivationPassInfo();
 const PassInfo &fuseGeluPassInfo();
 const PassInfo &fuseLayerNormPassInfo();
 const PassInfo &inferShapesPassInfo();
 const PassInfo &lowerReportPassInfo();
+const PassInfo &profileAccuracyPassInfo();
+const PassInfo &selectVariantsPassInfo();
 const PassInfo &sparsityAnalysisPassInfo();
 const PassInfo &splitPassInfo();
 

@@ -20,14 +20,16 @@
 #include "llvm/Support/Error.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace sparseloom {
 
 namespace {
 
-/// "1 node", "2 nodes".
+/// "1 node", "2 nodes", "2 stitches".
 std::string count(size_t n, llvm::StringRef noun) {
-  return std::to_string(n) + " " + noun.str() + (n == 1 ? "" : "s");
+  llvm::StringRef plural = noun.endswith("ch") ? "es" : "s";
+  return std::to_string(n) + " " + noun.str() + (n == 1 ? "" : plural.str());
 }
 
 class FamilyPrinter {
@@ -65,6 +67,11 @@ private:
                      const FamilyBoundary &boundary);
   void printCompatibility(size_t index, const BoundaryCompatibility &compat);
   void printSegments();
+  void printAccuracy(const FamilyAccuracyProfile &profile);
+  void printPoint(llvm::StringRef keyword, const FamilyStitchPoint &point);
+  void printFronts(const FamilyStitchFronts &fronts);
+  void printSelection(const FamilySelection &selection);
+  std::string choiceText(const StitchChoiceList &choice);
 
   const Family &family_;
   llvm::raw_ostream &os_;
@@ -143,6 +150,103 @@ void FamilyPrinter::printSegments() {
   }
 }
 
+/// A number with `decimals` digits after the point, for stable output.
+std::string fixed(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);
+  return buffer;
+}
+
+std::string FamilyPrinter::choiceText(const StitchChoiceList &choice) {
+  std::string text;
+  for (size_t s = 0; s < choice.size(); ++s)
+    text += (s ? "," : "") +
+            (choice[s] < family_.size()
+                 ? quoted(family_.members[choice[s]].variant)
+                 : "?" + std::to_string(choice[s]));
+  return text;
+}
+
+void FamilyPrinter::printAccuracy(const FamilyAccuracyProfile &profile) {
+  os_ << "  accuracy: " << profile.metric << ", estimator fitted on "
+      << count(profile.fittingPoints, "stitch") << " of "
+      << quoted(profile.calibrationFile) << " ("
+      << count(size_t(profile.calibrationSamples), "sample") << ")"
+      << (profile.exhaustive ? ", every stitch measured" : "") << "\n";
+  if (profile.estimator && profile.naive) {
+    auto check = [&](const EstimatorCheck &c) {
+      return "MAE " + fixed(c.meanAbsErrorPoints, 2) + " points, max " +
+             fixed(c.maxAbsErrorPoints, 1) + ", Spearman " +
+             fixed(c.rankCorrelation, 3);
+    };
+    os_ << "    validation: " << count(profile.estimator->points, "stitch")
+        << " not used for fitting, measured on " << quoted(profile.testFile)
+        << " (" << count(size_t(profile.testSamples), "sample") << ")\n";
+    os_ << "      estimator: " << check(*profile.estimator) << "\n";
+    os_ << "      naive additive: " << check(*profile.naive) << "\n";
+  }
+  for (const MeasuredStitch &m : profile.calibration) {
+    bool original = true;
+    for (uint8_t v : m.choice)
+      original &= v == m.choice.front();
+    if (original && !m.choice.empty())
+      os_ << "    original " << quoted(family_.members[m.choice[0]].variant)
+          << ": measured " << fixed(100 * m.accuracy, 2) << " %\n";
+  }
+}
+
+void FamilyPrinter::printPoint(llvm::StringRef keyword,
+                               const FamilyStitchPoint &point) {
+  const auto &procs = family_.state.fronts->processors;
+  os_ << "    " << keyword << " " << choiceText(point.variants) << " on ";
+  bool same = true;
+  for (uint8_t p : point.processors)
+    same &= p == point.processors.front();
+  auto procName = [&](uint8_t p) {
+    return p < procs.size() ? quoted(procs[p]) : "?" + std::to_string(p);
+  };
+  if (same && !point.processors.empty()) {
+    os_ << procName(point.processors.front());
+  } else {
+    for (size_t s = 0; s < point.processors.size(); ++s)
+      os_ << (s ? "," : "") << procName(point.processors[s]);
+  }
+  os_ << ": estimated " << fixed(100 * point.estimatedAccuracy, 2) << " %";
+  if (point.measuredAccuracy)
+    os_ << " (measured " << fixed(100 * *point.measuredAccuracy, 2) << " %)";
+  os_ << ", " << fixed(point.latencyMs, 4) << " ms, "
+      << fixed(point.memoryBytes / 1024, 1) << " KiB"
+      << (point.original ? ", original" : "") << "\n";
+}
+
+void FamilyPrinter::printFronts(const FamilyStitchFronts &fronts) {
+  os_ << "  platform " << quoted(fronts.platformName) << " (latency "
+      << fronts.latencySource << "), processors:";
+  for (size_t p = 0; p < fronts.processors.size(); ++p)
+    os_ << (p ? ", " : " ") << quoted(fronts.processors[p]);
+  os_ << "\n";
+  for (const FamilyFront &front : fronts.fronts) {
+    size_t originals = 0;
+    for (const FamilyStitchPoint &point : front.points)
+      originals += point.original;
+    os_ << "  front " << quoted(front.placement) << ": "
+        << count(front.points.size(), "point") << ", " << originals << " of "
+        << family_.size() << " originals\n";
+    for (const FamilyStitchPoint &point : front.points)
+      printPoint("point", point);
+  }
+}
+
+void FamilyPrinter::printSelection(const FamilySelection &selection) {
+  os_ << "  selection: " << count(selection.selected.size(), "variant")
+      << ", " << fixed(selection.memoryBytes, 0) << " of "
+      << fixed(selection.budgetBytes, 0) << " bytes, SLO coverage "
+      << fixed(100 * selection.coverage, 1) << " % of a "
+      << selection.gridSize << "x" << selection.gridSize << " grid\n";
+  for (const FamilyStitchPoint &point : selection.selected)
+    printPoint("selected", point);
+}
+
 void FamilyPrinter::print() {
   const FamilyState &state = family_.state;
   os_ << "family " << quoted(family_.task) << " {\n";
@@ -183,6 +287,12 @@ void FamilyPrinter::print() {
     printCompatibility(i, state.compatibility[i]);
   if (state.segments)
     printSegments();
+  if (state.accuracy)
+    printAccuracy(*state.accuracy);
+  if (state.fronts)
+    printFronts(*state.fronts);
+  if (state.selection && state.fronts)
+    printSelection(*state.selection);
   os_ << "}\n";
 
   for (const FamilyMember &member : family_.members) {

@@ -124,6 +124,7 @@ bool StitchEvaluator::hasLabels() const {
   return impl_->data.labels.has_value();
 }
 size_t StitchEvaluator::samples() const { return impl_->rows; }
+size_t StitchEvaluator::classes() const { return size_t(impl_->classes); }
 size_t StitchEvaluator::segmentRuns() const { return impl_->runs; }
 
 llvm::Error StitchEvaluator::Impl::runSegment(unsigned s, unsigned m,

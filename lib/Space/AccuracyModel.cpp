@@ -17,16 +17,18 @@ namespace sparseloom {
 
 namespace {
 
-/// Accuracy measured on N samples, pulled half a sample away from 0 and 1
-/// so its logit stays finite (a 100 % measurement on 500 samples does not
-/// mean infinitely accurate).
-double smoothedLogit(double accuracy, int64_t samples) {
-  double p;
-  if (samples > 0)
-    p = (accuracy * double(samples) + 0.5) / (double(samples) + 1.0);
-  else
-    p = std::clamp(accuracy, 1e-4, 1 - 1e-4);
-  return std::log(p / (1 - p));
+/// The logit of an accuracy above chance, measured on N samples. The
+/// accuracy is pulled half a sample away from the extremes so the logit
+/// stays finite (100 % on 500 samples does not mean infinitely accurate,
+/// and a stitch at or below chance is not infinitely bad).
+double logitAboveChance(double accuracy, int64_t samples, double chance) {
+  double half = samples > 0 ? 0.5 / (double(samples) + 1.0) : 1e-4;
+  double p = samples > 0
+                 ? (accuracy * double(samples) + 0.5) / (double(samples) + 1.0)
+                 : accuracy;
+  double q = (p - chance) / (1 - chance);
+  q = std::clamp(q, half, 1 - half);
+  return std::log(q / (1 - q));
 }
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
@@ -79,8 +81,18 @@ fittingChoices(unsigned numVariants, unsigned numSegments, unsigned reference) {
       swap[s] = uint8_t(v);
       choices.push_back(swap);
     }
-  // Originals; with one segment they are the swaps already.
-  if (numSegments > 1)
+  for (unsigned b = 0; b + 1 < numSegments; ++b)
+    for (unsigned v = 0; v < numVariants; ++v)
+      for (unsigned w = 0; w < numVariants; ++w) {
+        if (v == reference || w == reference)
+          continue;
+        StitchChoice pair = base;
+        pair[b] = uint8_t(v);
+        pair[b + 1] = uint8_t(w);
+        choices.push_back(pair);
+      }
+  // Originals; with one or two segments they are listed already.
+  if (numSegments > 2)
     for (unsigned v = 0; v < numVariants; ++v)
       if (v != reference)
         choices.push_back(StitchChoice(numSegments, uint8_t(v)));
@@ -90,9 +102,12 @@ fittingChoices(unsigned numVariants, unsigned numSegments, unsigned reference) {
 llvm::Expected<AccuracyModel>
 AccuracyModel::fit(unsigned numVariants, unsigned numSegments,
                    unsigned reference,
-                   const std::vector<AccuracyMeasurement> &measurements) {
+                   const std::vector<AccuracyMeasurement> &measurements,
+                   double chance) {
   if (numVariants == 0 || numSegments == 0 || reference >= numVariants)
     return makeError("accuracy model: empty family or bad reference variant");
+  if (!(chance >= 0 && chance < 1))
+    return makeError("accuracy model: chance accuracy must be in [0, 1)");
   std::map<StitchChoice, const AccuracyMeasurement *> byChoice;
   for (const AccuracyMeasurement &m : measurements) {
     if (m.choice.size() != numSegments)
@@ -112,14 +127,22 @@ AccuracyModel::fit(unsigned numVariants, unsigned numSegments,
   AccuracyModel model;
   model.numVariants_ = numVariants;
   model.numSegments_ = numSegments;
+  model.reference_ = reference;
+  model.chance_ = chance;
   StitchChoice base(numSegments, uint8_t(reference));
-  auto baseIt = byChoice.find(base);
-  if (baseIt == byChoice.end())
-    return makeError("accuracy model: the reference variant was not measured");
-  const AccuracyMeasurement &ref = *baseIt->second;
-  model.referenceAccuracy_ = ref.accuracy;
-  double refLogit = smoothedLogit(ref.accuracy, ref.samples);
-  model.delta_.assign(numSegments, std::vector<double>(numVariants, 0));
+  auto logitOf = [&](const StitchChoice &choice,
+                     const std::string &what) -> llvm::Expected<double> {
+    auto it = byChoice.find(choice);
+    if (it == byChoice.end())
+      return makeError("accuracy model: " + what + " was not measured");
+    return logitAboveChance(it->second->accuracy, it->second->samples, chance);
+  };
+  auto refLogit = logitOf(base, "the reference variant");
+  if (!refLogit)
+    return refLogit.takeError();
+  model.referenceLogit_ = *refLogit;
+  model.referenceAccuracy_ = byChoice[base]->accuracy;
+  model.unary_.assign(numSegments, std::vector<double>(numVariants, 0));
   model.naiveLoss_.assign(numSegments, std::vector<double>(numVariants, 0));
   for (unsigned s = 0; s < numSegments; ++s)
     for (unsigned v = 0; v < numVariants; ++v) {
@@ -127,62 +150,72 @@ AccuracyModel::fit(unsigned numVariants, unsigned numSegments,
         continue;
       StitchChoice swap = base;
       swap[s] = uint8_t(v);
-      auto it = byChoice.find(swap);
-      if (it == byChoice.end())
-        return makeError("accuracy model: the swap of segment " +
-                         std::to_string(s) + " to variant " +
-                         std::to_string(v) + " was not measured");
-      model.delta_[s][v] =
-          smoothedLogit(it->second->accuracy, it->second->samples) - refLogit;
-      model.naiveLoss_[s][v] = it->second->accuracy - ref.accuracy;
+      auto logit = logitOf(swap, "the swap of segment " + std::to_string(s) +
+                                     " to variant " + std::to_string(v));
+      if (!logit)
+        return logit.takeError();
+      model.unary_[s][v] = *logit - *refLogit;
+      model.naiveLoss_[s][v] = byChoice[swap]->accuracy - byChoice[base]->accuracy;
     }
+  model.pair_.assign(numSegments > 0 ? numSegments - 1 : 0,
+                     std::vector<std::vector<double>>(
+                         numVariants, std::vector<double>(numVariants, 0)));
+  for (unsigned b = 0; b + 1 < numSegments; ++b)
+    for (unsigned v = 0; v < numVariants; ++v)
+      for (unsigned w = 0; w < numVariants; ++w) {
+        if (v == reference || w == reference)
+          continue;
+        StitchChoice pair = base;
+        pair[b] = uint8_t(v);
+        pair[b + 1] = uint8_t(w);
+        auto logit = logitOf(pair, "the pair swap of segments " +
+                                       std::to_string(b) + "," +
+                                       std::to_string(b + 1) + " to variants " +
+                                       std::to_string(v) + "," +
+                                       std::to_string(w));
+        if (!logit)
+          return logit.takeError();
+        model.pair_[b][v][w] = *logit - *refLogit - model.unary_[b][v] -
+                               model.unary_[b + 1][w];
+      }
+  return model;
+}
 
-  // Fit the link y = a + b x by weighted least squares, x = additive score,
-  // y = measured logit. A point with m swapped segments weighs m (at least
-  // 1): multi-segment points are the only evidence of how swaps compound.
-  double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (const auto &[choice, m] : byChoice) {
-    double x = 0;
-    unsigned swapped = 0;
-    for (unsigned s = 0; s < numSegments; ++s) {
-      x += model.delta_[s][choice[s]];
-      swapped += choice[s] != reference;
-    }
-    double y = smoothedLogit(m->accuracy, m->samples);
-    double w = std::max(1u, swapped);
-    sw += w;
-    sx += w * x;
-    sy += w * y;
-    sxx += w * x * x;
-    sxy += w * x * y;
-  }
-  double denom = sw * sxx - sx * sx;
-  if (denom > 1e-12 * std::max(1.0, sw * sxx)) {
-    model.b_ = (sw * sxy - sx * sy) / denom;
-    model.a_ = (sy - model.b_ * sx) / sw;
-  } else {
-    // Every swap is harmless (x constant): the reference accuracy is all
-    // there is to predict.
-    model.b_ = 1;
-    model.a_ = refLogit;
-  }
-  // The link must stay increasing so that score order is accuracy order.
-  if (model.b_ < 0.05) {
-    model.b_ = 0.05;
-    model.a_ = (sy - model.b_ * sx) / sw;
-  }
+AccuracyModel AccuracyModel::fromParameters(
+    unsigned reference, double chance, double referenceLogit,
+    std::vector<std::vector<double>> unary,
+    std::vector<std::vector<std::vector<double>>> pair) {
+  AccuracyModel model;
+  model.numSegments_ = unsigned(unary.size());
+  model.numVariants_ = unary.empty() ? 0 : unsigned(unary.front().size());
+  model.reference_ = reference;
+  model.chance_ = chance;
+  model.referenceLogit_ = referenceLogit;
+  model.referenceAccuracy_ = model.accuracyForScore(0);
+  model.naiveLoss_.assign(model.numSegments_,
+                          std::vector<double>(model.numVariants_, 0));
+  model.unary_ = std::move(unary);
+  model.pair_ = std::move(pair);
   return model;
 }
 
 double AccuracyModel::score(const StitchChoice &choice) const {
   double x = 0;
-  for (unsigned s = 0; s < numSegments_; ++s)
-    x += delta_[s][choice[s]];
+  for (unsigned s = 0; s < numSegments_; ++s) {
+    x += unary_[s][choice[s]];
+    if (s + 1 < numSegments_)
+      x += pair_[s][choice[s]][choice[s + 1]];
+  }
   return x;
 }
 
 double AccuracyModel::accuracyForScore(double score) const {
-  return sigmoid(a_ + b_ * score);
+  return chance_ + (1 - chance_) * sigmoid(referenceLogit_ + score);
+}
+
+double AccuracyModel::scoreForAccuracy(double accuracy) const {
+  double q = std::clamp((accuracy - chance_) / (1 - chance_), 1e-9, 1 - 1e-9);
+  return std::log(q / (1 - q)) - referenceLogit_;
 }
 
 double AccuracyModel::predict(const StitchChoice &choice) const {

@@ -6,6 +6,8 @@
 
 #include "sparseloom/Space/FrontPlot.h"
 
+#include "sparseloom/Support/Diagnostics.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -177,6 +179,30 @@ std::string renderFrontPlotSvg(const FrontPlot &plot) {
          "\">selected for the bundle</text>\n</g>\n";
   svg += "</svg>\n";
   return svg;
+}
+
+llvm::Expected<std::string> renderFamilyFrontSvg(const Family &family) {
+  if (!family.state.fronts || family.state.fronts->fronts.empty())
+    return makeError("--plot needs the fronts of enumerate-stitches");
+  const FamilyStitchFronts &fronts = *family.state.fronts;
+  // The last front is "any" when there are several processors, else the
+  // only processor's.
+  const FamilyFront &front = fronts.fronts.back();
+  FrontPlot plot;
+  plot.title = family.task + ": accuracy vs latency on " + fronts.platformName +
+               " (" + front.placement + ")";
+  auto toPlot = [](const FamilyStitchPoint &p, std::string label) {
+    return PlotPoint{p.latencyMs, p.accuracy(), std::move(label)};
+  };
+  for (const FamilyStitchPoint &p : fronts.originals)
+    plot.originals.push_back(
+        toPlot(p, family.members[p.variants.front()].variant));
+  for (const FamilyStitchPoint &p : front.points)
+    plot.front.push_back(toPlot(p, ""));
+  if (family.state.selection)
+    for (const FamilyStitchPoint &p : family.state.selection->selected)
+      plot.selected.push_back(toPlot(p, ""));
+  return renderFrontPlotSvg(plot);
 }
 
 } // namespace sparseloom

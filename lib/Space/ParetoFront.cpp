@@ -64,6 +64,21 @@ std::string validateStitchSpace(const StitchSpace &space) {
           return "every transfer matrix must be processors x processors";
     }
   }
+  if (!space.pairScore.empty()) {
+    if (space.pairScore.size() + 1 != space.numSegments)
+      return "pairScore must have one matrix per boundary (segments - 1)";
+    for (const auto &matrix : space.pairScore) {
+      if (matrix.size() != space.numVariants)
+        return "every pair-score matrix must be variants x variants";
+      for (const auto &row : matrix) {
+        if (row.size() != space.numVariants)
+          return "every pair-score matrix must be variants x variants";
+        for (double score : row)
+          if (!std::isfinite(score))
+            return "pair scores must be finite numbers";
+      }
+    }
+  }
   return "";
 }
 
@@ -224,20 +239,28 @@ std::vector<StitchPoint> paretoFrontDP(const StitchSpace &space,
     return std::make_tuple(p.score, p.latencyMs, p.memoryBytes);
   };
 
+  // A partial's future depends on the processor that ran its last segment
+  // (transfers) and, with pair scores, on that segment's variant: partials
+  // are only compared within one such state.
+  const bool byVariant = !space.pairScore.empty();
+  const unsigned numStates = byVariant ? numProcs * k : numProcs;
+  auto stateOf = [&](unsigned processor, unsigned variant) {
+    return byVariant ? processor * k + variant : processor;
+  };
   std::vector<ChoiceNode> nodes;
-  // fronts[p]: partial stitches whose last segment ran on processor p.
-  std::vector<std::vector<Partial>> fronts(numProcs), next(numProcs);
+  std::vector<std::vector<Partial>> fronts(numStates), next(numStates);
   FrontStats localStats;
   for (unsigned s = 0; s < n; ++s) {
     // The partials of segment s-1 are final now: give them nodes.
-    std::vector<std::vector<int32_t>> nodeOf(numProcs);
-    for (unsigned p = 0; p < numProcs; ++p)
-      for (const Partial &partial : fronts[p]) {
-        nodeOf[p].push_back(int32_t(nodes.size()));
+    std::vector<std::vector<int32_t>> nodeOf(numStates);
+    for (unsigned state = 0; state < numStates; ++state)
+      for (const Partial &partial : fronts[state]) {
+        nodeOf[state].push_back(int32_t(nodes.size()));
         nodes.push_back({partial.previous, partial.variant, partial.processor});
       }
+    for (auto &front : next)
+      front.clear();
     for (unsigned q = 0; q < numProcs; ++q) {
-      next[q].clear();
       if (!processorAllowed(options, q))
         continue;
       for (unsigned v = 0; v < k; ++v) {
@@ -245,27 +268,34 @@ std::vector<StitchPoint> paretoFrontDP(const StitchSpace &space,
         double latency = option.latencyMs[q];
         if (!std::isfinite(latency))
           continue;
+        auto &target = next[stateOf(q, v)];
         if (s == 0) {
-          next[q].push_back({option.score, latency, option.memoryBytes, -1,
-                             uint8_t(v), uint8_t(q)});
+          target.push_back({option.score, latency, option.memoryBytes, -1,
+                            uint8_t(v), uint8_t(q)});
           continue;
         }
-        for (unsigned p = 0; p < numProcs; ++p) {
+        for (unsigned state = 0; state < numStates; ++state) {
+          const auto &front = fronts[state];
+          if (front.empty())
+            continue;
+          unsigned p = front.front().processor;
           if (p != q && !space.allowSplitPlacement)
             continue;
           double transfer = space.transfer(s - 1, p, q);
-          const auto &front = fronts[p];
           for (size_t i = 0; i < front.size(); ++i) {
             const Partial &prev = front[i];
-            next[q].push_back({prev.score + option.score,
-                               prev.latencyMs + transfer + latency,
-                               prev.memoryBytes + option.memoryBytes,
-                               nodeOf[p][i], uint8_t(v), uint8_t(q)});
+            target.push_back(
+                {prev.score + space.pair(s - 1, prev.variant, v) + option.score,
+                 prev.latencyMs + transfer + latency,
+                 prev.memoryBytes + option.memoryBytes, nodeOf[state][i],
+                 uint8_t(v), uint8_t(q)});
           }
         }
       }
-      localStats.candidatesGenerated += next[q].size();
-      next[q] = pruneDominated(std::move(next[q]), stageResolution, partialKey);
+    }
+    for (auto &front : next) {
+      localStats.candidatesGenerated += front.size();
+      front = pruneDominated(std::move(front), stageResolution, partialKey);
     }
     std::swap(fronts, next);
     size_t kept = 0;
@@ -339,8 +369,10 @@ std::vector<StitchPoint> paretoFrontBruteForce(const StitchSpace &space,
         double latency = option.latencyMs[procs[s]];
         feasible = std::isfinite(latency);
         point.score += option.score;
-        if (s > 0)
+        if (s > 0) {
+          point.score += space.pair(s - 1, variants[s - 1], variants[s]);
           point.latencyMs += space.transfer(s - 1, procs[s - 1], procs[s]);
+        }
         point.latencyMs += latency;
         point.memoryBytes += option.memoryBytes;
         point.variantPerSegment.push_back(uint8_t(variants[s]));

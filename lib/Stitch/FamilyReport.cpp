@@ -14,6 +14,8 @@
 
 #include "sparseloom/Stitch/FamilyReport.h"
 
+#include "StitchReportInternal.h"
+
 #include "sparseloom/IR/Analysis.h"
 #include "sparseloom/IR/Cost.h"
 #include "sparseloom/Stitch/Alignment.h"
@@ -218,6 +220,7 @@ llvm::Expected<std::string> familyReportJson(const Family &family) {
   } else {
     report["compatibility"] = nullptr;
   }
+  report["stitch_space"] = stitchSpaceJson(family);
   return report.dump(2) + "\n";
 }
 

@@ -24,6 +24,7 @@
 #include "sparseloom/IR/FamilyPrinter.h"
 #include "sparseloom/Pass/PassManager.h"
 #include "sparseloom/Pass/PassRegistry.h"
+#include "sparseloom/Space/FrontPlot.h"
 #include "sparseloom/Stitch/FamilyReport.h"
 #include "sparseloom/Support/Diagnostics.h"
 #include "sparseloom/Support/FileIO.h"
@@ -50,6 +51,7 @@ struct OptOptions {
   std::string pipeline;
   std::string emit = "ir";
   std::string report;
+  std::string plot;
   std::string printWeights = "summary";
   std::vector<std::string> printAfter;
   std::vector<std::string> inputShapes;
@@ -89,6 +91,7 @@ struct FamilyResult {
   std::string text;            // --emit=ir / onnx (one model)
   bool writesSegments = false; // --emit=onnx with split: a directory
   std::string report;          // --report
+  std::string plot;            // --plot
 };
 
 /// Runs the pipeline over one family and renders the requested outputs;
@@ -116,6 +119,12 @@ llvm::Expected<FamilyResult> processFamily(Family &family,
     if (!report)
       return report.takeError();
     result.report = std::move(*report);
+  }
+  if (!opts.plot.empty()) {
+    auto svg = renderFamilyFrontSvg(family);
+    if (!svg)
+      return svg.takeError();
+    result.plot = std::move(*svg);
   }
   PrintOptions print;
   print.elideWeightsAbove = opts.printWeights == "all" ? -1 : 16;
@@ -166,6 +175,12 @@ llvm::Error checkOptions(const OptOptions &opts) {
   if (!opts.report.empty() && opts.splitInputFile)
     return makeError("--report describes one family; it cannot be combined "
                      "with --split-input-file");
+  if (!opts.plot.empty() && opts.splitInputFile)
+    return makeError("--plot describes one family; it cannot be combined "
+                     "with --split-input-file");
+  if (!opts.plot.empty() &&
+      (opts.plot == opts.output || opts.plot == opts.report))
+    return makeError("--plot names the same file as -o or --report");
   if (!opts.report.empty() && opts.report == opts.output)
     return makeError("--report and -o name the same file '" + opts.report +
                      "'");
@@ -206,7 +221,11 @@ int runOptTool(int argc, char **argv) {
       ->check(CLI::IsMember({"ir", "onnx", "dot"}));
   app.add_option("--report", opts.report,
                  "Write the family's JSON report (boundaries, segment costs, "
-                 "compatibility) to this file");
+                 "compatibility; with the stitch-space passes: measured and "
+                 "estimated accuracy, fronts, selection) to this file");
+  app.add_option("--plot", opts.plot,
+                 "After enumerate-stitches: write the accuracy-versus-latency "
+                 "plot (SVG) of the originals, the front and the selection");
   app.add_option("--print-weights", opts.printWeights,
                  "summary: tensors over 16 elements print as elided summaries; "
                  "all: print every value (lossless)")
@@ -255,6 +274,7 @@ int runOptTool(int argc, char **argv) {
   std::vector<std::string> outputs;
   Family *segmentsOf = nullptr;
   std::string report;
+  std::string plot;
   bool failed = false;
   // Statistics are printed after the output so they never interleave.
   std::string stats;
@@ -277,6 +297,7 @@ int runOptTool(int argc, char **argv) {
     else
       outputs.push_back(std::move(out->text));
     report = std::move(out->report);
+    plot = std::move(out->plot);
   };
   auto single = [&](llvm::Expected<std::unique_ptr<Module>> module)
       -> llvm::Expected<Family> {
@@ -329,6 +350,11 @@ int runOptTool(int argc, char **argv) {
   }
   if (!failed && !opts.report.empty())
     if (llvm::Error err = writeFileAtomically(opts.report, report)) {
+      reportError(kTool, std::move(err));
+      return 1;
+    }
+  if (!failed && !opts.plot.empty())
+    if (llvm::Error err = writeFileAtomically(opts.plot, plot)) {
       reportError(kTool, std::move(err));
       return 1;
     }

@@ -70,6 +70,104 @@ struct FamilySegments {
   std::vector<std::vector<std::unique_ptr<Module>>> perMember;
 };
 
+/// A stitched variant: the member each segment comes from.
+using StitchChoiceList = std::vector<uint8_t>;
+
+/// One stitched variant measured on a data split.
+struct MeasuredStitch {
+  StitchChoiceList choice;
+  double accuracy = 0; // 0..1
+  int64_t samples = 0;
+};
+
+/// How well predictions matched held-out measurements.
+struct EstimatorCheck {
+  size_t points = 0;
+  double meanAbsErrorPoints = 0;
+  double maxAbsErrorPoints = 0;
+  double rankCorrelation = 0;
+};
+
+/// Written by profile-accuracy: what was measured, the fitted estimator
+/// (AccuracyModel.h: chain model around the reference) and its validation.
+struct FamilyAccuracyProfile {
+  /// "top-1" (the data has labels) or "agreement" (top-1 agreement with
+  /// the reference variant).
+  std::string metric;
+  std::string calibrationFile;
+  int64_t calibrationSamples = 0;
+  std::string testFile; // empty: no validation split
+  int64_t testSamples = 0;
+  unsigned classes = 0;
+  /// Measured on the calibration split: the fitting points, or every
+  /// stitch with exhaustive.
+  std::vector<MeasuredStitch> calibration;
+  /// Measured on the test split: the held-out validation sample (never a
+  /// fitting point), or every stitch with exhaustive.
+  std::vector<MeasuredStitch> test;
+  bool exhaustive = false;
+  /// The estimator's parameters: accuracy = chance + (1 - chance) *
+  /// sigmoid(referenceLogit + sum_s unary[s][c_s] + sum_b pair[b][c_b][c_b+1]).
+  double chance = 0;
+  double referenceLogit = 0;
+  std::vector<std::vector<double>> unary;
+  std::vector<std::vector<std::vector<double>>> pair;
+  /// Estimator and naive additive model against the test sample.
+  std::optional<EstimatorCheck> estimator, naive;
+  size_t fittingPoints = 0;
+};
+
+/// One stitched variant with a placement and its objectives.
+struct FamilyStitchPoint {
+  StitchChoiceList variants;   // member per segment
+  StitchChoiceList processors; // processor index per segment
+  double estimatedAccuracy = 0;
+  /// Exact accuracy on the calibration split, when it was measured.
+  std::optional<double> measuredAccuracy;
+  double latencyMs = 0;
+  double memoryBytes = 0;
+  bool original = false; // all segments from one member
+
+  /// What fronts and selection go by: measured where known.
+  double accuracy() const {
+    return measuredAccuracy ? *measuredAccuracy : estimatedAccuracy;
+  }
+};
+
+/// Written by enumerate-stitches: the Pareto front per placement.
+struct FamilyFront {
+  /// A processor id, or "split" for fronts whose segments may run on
+  /// different processors.
+  std::string placement;
+  std::vector<FamilyStitchPoint> points;
+};
+
+struct FamilyStitchFronts {
+  std::string platformFile;
+  std::string platformName;
+  std::string latencySource;
+  std::vector<std::string> processors;
+  /// Bytes of member m's segment s as stored: [s][m].
+  std::vector<std::vector<double>> segmentBytes;
+  /// Latency of member m's segment s on processor p (ms): [s][m][p].
+  std::vector<std::vector<std::vector<double>>> segmentLatencyMs;
+  std::vector<FamilyFront> fronts;
+  /// The originals, evaluated the same way (on their best processor).
+  std::vector<FamilyStitchPoint> originals;
+  double enumerationSeconds = 0;
+};
+
+/// Written by select-variants: what this task ships.
+struct FamilySelection {
+  double budgetBytes = 0;
+  /// Bytes of the distinct subgraphs the selected variants use.
+  double memoryBytes = 0;
+  /// Fraction of the task's reachable SLO grid the selection meets.
+  double coverage = 0;
+  unsigned gridSize = 0;
+  std::vector<FamilyStitchPoint> selected;
+};
+
 /// Results shared across the members, filled by the family passes.
 struct FamilyState {
   std::optional<FamilyAlignment> alignment;
@@ -81,6 +179,9 @@ struct FamilyState {
   bool boundariesDetected = false;
   std::vector<BoundaryCompatibility> compatibility; // one per chosen boundary
   std::optional<FamilySegments> segments;
+  std::optional<FamilyAccuracyProfile> accuracy;
+  std::optional<FamilyStitchFronts> fronts;
+  std::optional<FamilySelection> selection;
 };
 
 class Family {

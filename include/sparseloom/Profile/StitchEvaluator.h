@@ -69,6 +69,8 @@ public:
   /// reference variant (false: the data has no labels).
   bool hasLabels() const;
   size_t samples() const;
+  /// Classes of the model's output (its last dimension).
+  size_t classes() const;
   /// Segment programs run so far (for reports and the prefix-reuse test).
   size_t segmentRuns() const;
 

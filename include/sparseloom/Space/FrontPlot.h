@@ -15,6 +15,10 @@
 #ifndef SPARSELOOM_SPACE_FRONTPLOT_H
 #define SPARSELOOM_SPACE_FRONTPLOT_H
 
+#include "sparseloom/IR/Family.h"
+
+#include "llvm/Support/Error.h"
+
 #include <string>
 #include <vector>
 
@@ -36,6 +40,12 @@ struct FrontPlot {
 
 /// Renders the plot as an SVG document (deterministic text).
 std::string renderFrontPlotSvg(const FrontPlot &plot);
+
+/// The plot of an enumerated family: its originals (measured accuracy, on
+/// their fastest processor), the "any" front (or the only processor's),
+/// and the selection when there is one. Fails when the family has no
+/// fronts.
+llvm::Expected<std::string> renderFamilyFrontSvg(const Family &family);
 
 } // namespace sparseloom
 

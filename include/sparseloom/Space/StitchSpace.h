@@ -12,10 +12,12 @@
 // combinations.
 //
 // Accuracy is carried as an additive *score*: the accuracy estimator
-// (AccuracyModel.h) predicts accuracy = link(sum of per-segment scores) with
+// (AccuracyModel.h) predicts accuracy = link(sum of per-segment scores plus
+// a pair term per boundary that depends on the variants on both sides) with
 // a monotone increasing link, so comparing score sums orders stitched
 // variants exactly as comparing predicted accuracies does. This is what
-// makes dynamic programming over segments exact.
+// makes dynamic programming over segments exact (the pair terms only make
+// the DP remember the last segment's variant).
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,11 +57,18 @@ struct StitchSpace {
   /// segment b and b+1) from processor p to q; zero on the diagonal. Empty
   /// means free transfers.
   std::vector<std::vector<std::vector<double>>> transferMs;
+  /// pairScore[b][v][w]: score added when segment b comes from variant v
+  /// and segment b+1 from w (how well the pieces fit across boundary b).
+  /// Empty means none.
+  std::vector<std::vector<std::vector<double>>> pairScore;
 
   double transfer(unsigned boundary, unsigned from, unsigned to) const {
     if (from == to || transferMs.empty())
       return 0;
     return transferMs[boundary][from][to];
+  }
+  double pair(unsigned boundary, unsigned before, unsigned after) const {
+    return pairScore.empty() ? 0 : pairScore[boundary][before][after];
   }
 };
 

@@ -118,9 +118,9 @@ TEST(StitchEvaluator, EstimatorOnDigits) {
   const unsigned k = 6, n = 3;
   auto fitting = (*calibEval)->measure(fittingChoices(k, n, 0));
   ASSERT_TRUE(bool(fitting));
-  auto model = AccuracyModel::fit(k, n, 0, *fitting);
+  auto model = AccuracyModel::fit(k, n, 0, *fitting, /*chance=*/0.1);
   ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
-  // Held out: every stitch that is not a fitting point (6^3 - 21 = 195),
+  // Held out: every stitch that is not a fitting point (6^3 - 71 = 145),
   // measured exactly on the test split. The model is fitted on calib and
   // judged on test, as a user would use it.
   std::vector<StitchChoice> fit = fittingChoices(k, n, 0);
@@ -131,12 +131,12 @@ TEST(StitchEvaluator, EstimatorOnDigits) {
       for (unsigned c = 0; c < k; ++c)
         if (!used.count({uint8_t(a), uint8_t(b), uint8_t(c)}))
           sample.push_back({uint8_t(a), uint8_t(b), uint8_t(c)});
-  ASSERT_EQ(sample.size(), 195u);
+  ASSERT_EQ(sample.size(), 145u);
   auto truth = (*testEval)->measure(sample);
   ASSERT_TRUE(bool(truth));
   EstimatorValidation ours = model->validate(*truth);
   EstimatorValidation naive = model->validate(*truth, /*naive=*/true);
-  llvm::outs() << "digits estimator (k=6, n=3, 195 held-out stitches, test "
+  llvm::outs() << "digits estimator (k=6, n=3, 145 held-out stitches, test "
                   "split): ours MAE "
                << ours.meanAbsErrorPoints << " pp, max "
                << ours.maxAbsErrorPoints << " pp, Spearman "
@@ -144,14 +144,14 @@ TEST(StitchEvaluator, EstimatorOnDigits) {
                << naive.meanAbsErrorPoints << " pp, max "
                << naive.maxAbsErrorPoints << " pp, Spearman "
                << naive.rankCorrelation << "\n";
-  // The target (MAE <= 1 point, better than naive) is NOT met yet
-  // on digits: its variants were fine-tuned separately, so a stitch that
-  // mixes them pays a boundary mismatch the swap-based model does not see
-  // (docs/StitchSpace.md). What must hold already: the prediction ranks
-  // stitches well, and it is a proper estimate (finite, in range).
-  EXPECT_EQ(ours.points, 195u);
-  EXPECT_GT(ours.rankCorrelation, 0.8);
-  EXPECT_LT(ours.maxAbsErrorPoints, 50.0);
+  // The target (MAE <= 1 point) is out of reach on digits: the
+  // calibration split itself predicts the test split's accuracies only to
+  // about 2.6 points (300 vs 500 samples), and its stitches interact beyond
+  // adjacent segments (docs/StitchSpace.md). What must hold: the estimate
+  // ranks stitches better than the naive model and errs less at worst.
+  EXPECT_EQ(ours.points, 145u);
+  EXPECT_GT(ours.rankCorrelation, naive.rankCorrelation);
+  EXPECT_LT(ours.maxAbsErrorPoints, naive.maxAbsErrorPoints);
 }
 
 TEST(StitchEvaluator, BadCalibrationDataIsRejected) {

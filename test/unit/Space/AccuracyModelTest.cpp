@@ -5,9 +5,10 @@
 //===----------------------------------------------------------------------===//
 //
 // Synthetic families with a known ground truth: damage that compounds in
-// logit space (as pruning damage does), plus measurement noise. The fitted
-// model must recover it from the reference, the swaps and the originals,
-// and beat the naive additive model on held-out stitches.
+// logit space (as pruning damage does), mismatch damage where segments of
+// two different variants meet, a chance floor, plus measurement noise. The
+// fitted model must recover it from the reference, the single and adjacent
+// pair swaps, and beat the naive additive model on held-out stitches.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,26 +27,26 @@ struct SyntheticFamily {
   unsigned k, n;
   std::vector<std::vector<double>> damage; // logit damage, [s][v]
   double baseLogit;
-  /// Extra damage per additional swapped segment: 0 means damage adds up
-  /// exactly in logit space; > 0 means swaps hurt more together.
-  double interaction;
+  /// Logit damage where segment b from v feeds segment b+1 from w != v,
+  /// growing with how far apart the variants are.
+  double mismatch;
+  double chance;
 
   double truth(const StitchChoice &choice) const {
-    double x = 0;
-    unsigned swapped = 0;
+    double x = baseLogit;
     for (unsigned s = 0; s < n; ++s) {
       x += damage[s][choice[s]];
-      swapped += choice[s] != 0;
+      if (s + 1 < n)
+        x -= mismatch * std::abs(int(choice[s]) - int(choice[s + 1]));
     }
-    double amplify = 1 + interaction * (swapped > 0 ? swapped - 1 : 0);
-    return 1 / (1 + std::exp(-(baseLogit + amplify * x)));
+    return chance + (1 - chance) / (1 + std::exp(-x));
   }
 };
 
 SyntheticFamily makeFamily(std::mt19937 &rng, unsigned k, unsigned n,
-                           double interaction) {
+                           double mismatch, double chance = 0) {
   std::uniform_real_distribution<double> unit(0, 1);
-  SyntheticFamily f{k, n, {}, 3.0, interaction}; // base 95.3 %
+  SyntheticFamily f{k, n, {}, 3.0, mismatch, chance}; // base 95.3 %
   f.damage.assign(n, std::vector<double>(k, 0));
   for (unsigned s = 0; s < n; ++s) {
     double sensitivity = 0.2 + unit(rng);
@@ -73,14 +74,14 @@ StitchChoice randomChoice(std::mt19937 &rng, unsigned k, unsigned n) {
 
 TEST(AccuracyModel, RecoversCompoundingAndBeatsNaive) {
   std::mt19937 rng(7);
-  SyntheticFamily f = makeFamily(rng, 5, 4, /*interaction=*/0.0);
+  SyntheticFamily f = makeFamily(rng, 5, 4, /*mismatch=*/0.0);
   std::vector<AccuracyMeasurement> fitting;
   for (const StitchChoice &c : fittingChoices(5, 4, 0))
     fitting.push_back(measure(f, c, 20000, rng));
-  EXPECT_EQ(fitting.size(), 1u + 4 * 4 + 4);
+  // Reference, 4 x 4 swaps, 3 x 4 x 4 adjacent pairs, 4 more originals.
+  EXPECT_EQ(fitting.size(), 1u + 4 * 4 + 3 * 16 + 4);
   auto model = AccuracyModel::fit(5, 4, 0, fitting);
   ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
-  EXPECT_NEAR(model->linkSlope(), 1.0, 0.1);
   std::vector<AccuracyMeasurement> heldOut;
   for (int i = 0; i < 200; ++i) {
     StitchChoice c = randomChoice(rng, 5, 4);
@@ -93,23 +94,34 @@ TEST(AccuracyModel, RecoversCompoundingAndBeatsNaive) {
   EXPECT_GT(ours.rankCorrelation, 0.95);
 }
 
-// When swaps hurt more together than apart, the originals reveal it and the
-// fitted slope rises above 1.
-TEST(AccuracyModel, FitsStrongerInteraction) {
+// Damage where different variants meet is what single swaps cannot see:
+// the pair terms capture it exactly (noise-free measurements, chance floor
+// at 10 %), the naive model is far off, and score order is prediction
+// order so the DP may add scores.
+TEST(AccuracyModel, CapturesBoundaryMismatch) {
   std::mt19937 rng(11);
-  SyntheticFamily f = makeFamily(rng, 4, 5, /*interaction=*/0.15);
+  SyntheticFamily f = makeFamily(rng, 4, 5, /*mismatch=*/0.4, 0.1);
   std::vector<AccuracyMeasurement> fitting;
   for (const StitchChoice &c : fittingChoices(4, 5, 0))
     fitting.push_back({c, f.truth(c), 0});
-  auto model = AccuracyModel::fit(4, 5, 0, fitting);
-  ASSERT_TRUE(bool(model));
-  // Swaps alone say b = 1 (one swap's logit is what it is); the originals
-  // pull it up.
-  EXPECT_GT(model->linkSlope(), 1.1);
-  // Score order is prediction order (monotone link).
-  StitchChoice a(5, 1), b(5, 2);
+  auto model = AccuracyModel::fit(4, 5, 0, fitting, /*chance=*/0.1);
+  ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  std::vector<AccuracyMeasurement> all;
+  for (int i = 0; i < 300; ++i) {
+    StitchChoice c = randomChoice(rng, 4, 5);
+    all.push_back({c, f.truth(c), 0});
+  }
+  EstimatorValidation ours = model->validate(all);
+  EstimatorValidation naive = model->validate(all, /*naive=*/true);
+  EXPECT_LT(ours.meanAbsErrorPoints, 0.01);
+  EXPECT_GT(naive.meanAbsErrorPoints, 3.0);
+  for (const AccuracyMeasurement &m : all)
+    EXPECT_GE(model->predict(m.choice), 0.1);
+  StitchChoice a = {1, 1, 2, 2, 3}, b = {1, 3, 1, 3, 1};
   EXPECT_EQ(model->score(a) > model->score(b),
             model->predict(a) > model->predict(b));
+  // A chance level outside [0, 1) is refused.
+  EXPECT_FALSE(bool(AccuracyModel::fit(4, 5, 0, fitting, 1.0)));
 }
 
 TEST(AccuracyModel, MissingMeasurementsAreErrors) {
@@ -118,6 +130,17 @@ TEST(AccuracyModel, MissingMeasurementsAreErrors) {
   ASSERT_FALSE(bool(model));
   EXPECT_NE(llvm::toString(model.takeError())
                 .find("swap of segment 0 to variant 1 was not measured"),
+            std::string::npos);
+  std::vector<AccuracyMeasurement> noPairs = onlyBase;
+  for (uint8_t s = 0; s < 3; ++s) {
+    StitchChoice c(3, 0);
+    c[s] = 1;
+    noPairs.push_back({c, 0.8, 100});
+  }
+  auto model2 = AccuracyModel::fit(2, 3, 0, noPairs);
+  ASSERT_FALSE(bool(model2));
+  EXPECT_NE(llvm::toString(model2.takeError())
+                .find("pair swap of segments 0,1 to variants 1,1"),
             std::string::npos);
   auto noBase = AccuracyModel::fit(2, 3, 0, {});
   ASSERT_FALSE(bool(noBase));

@@ -25,7 +25,7 @@ namespace {
 
 StitchSpace randomSpace(std::mt19937 &rng, unsigned k, unsigned n,
                         unsigned procs, bool split, bool transfers,
-                        double infeasibleRate) {
+                        double infeasibleRate, bool pairs = false) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   StitchSpace space;
   space.numVariants = k;
@@ -51,6 +51,16 @@ StitchSpace randomSpace(std::mt19937 &rng, unsigned k, unsigned n,
         for (unsigned q = 0; q < procs; ++q)
           matrix[p][q] = p == q ? 0 : std::round(unit(rng) * 8) / 4;
   }
+  if (pairs && n > 1) {
+    // Mismatch penalties between the variants on either side of a boundary
+    // (zero on the diagonal, as for the accuracy model's pair terms).
+    space.pairScore.assign(n - 1, std::vector<std::vector<double>>(
+                                      k, std::vector<double>(k)));
+    for (auto &matrix : space.pairScore)
+      for (unsigned v = 0; v < k; ++v)
+        for (unsigned w = 0; w < k; ++w)
+          matrix[v][w] = v == w ? 0 : -std::round(unit(rng) * 6);
+  }
   return space;
 }
 
@@ -70,6 +80,9 @@ Triple evaluate(const StitchSpace &space, const StitchPoint &point) {
     const SegmentOption &option = space.options[s][point.variantPerSegment[s]];
     score += option.score;
     if (s > 0)
+      score += space.pair(s - 1, point.variantPerSegment[s - 1],
+                          point.variantPerSegment[s]);
+    if (s > 0)
       latency += space.transfer(s - 1, point.processorPerSegment[s - 1],
                                 point.processorPerSegment[s]);
     latency += option.latencyMs[point.processorPerSegment[s]];
@@ -81,15 +94,17 @@ Triple evaluate(const StitchSpace &space, const StitchPoint &point) {
 } // namespace
 
 // Property: on 400 random small spaces (all placement modes, transfers,
-// infeasible processors, many ties) the DP front equals the brute-force
-// front, and each DP point's choice reproduces its objectives.
+// infeasible processors, pair scores across boundaries, many ties) the DP
+// front equals the brute-force front, and each DP point's choice reproduces
+// its objectives.
 TEST(ParetoFront, DPEqualsBruteForceOnRandomSpaces) {
   std::mt19937 rng(1234);
   for (int trial = 0; trial < 400; ++trial) {
     unsigned k = 1 + rng() % 4, n = 1 + rng() % 4, procs = 1 + rng() % 3;
     bool split = rng() % 2, transfers = rng() % 2;
-    StitchSpace space =
-        randomSpace(rng, k, n, procs, split, transfers, trial % 3 ? 0.1 : 0);
+    bool pairs = trial % 2;
+    StitchSpace space = randomSpace(rng, k, n, procs, split, transfers,
+                                    trial % 3 ? 0.1 : 0, pairs);
     ASSERT_EQ(validateStitchSpace(space), "");
     FrontOptions options;
     if (trial % 5 == 0)
@@ -98,7 +113,7 @@ TEST(ParetoFront, DPEqualsBruteForceOnRandomSpaces) {
     auto brute = paretoFrontBruteForce(space, options);
     ASSERT_EQ(triples(dp), triples(brute))
         << "trial " << trial << " k=" << k << " n=" << n << " procs=" << procs
-        << " split=" << split;
+        << " split=" << split << " pairs=" << pairs;
     for (const StitchPoint &point : dp) {
       EXPECT_EQ(evaluate(space, point),
                 Triple(point.score, point.latencyMs, point.memoryBytes));
