@@ -46,9 +46,19 @@ constexpr char kProgramMagic[8] = {'S', 'L', 'P', 'R', 'O', 'G', '\0', '\0'};
 /// A reader accepts an equal major version and any minor version; minor
 /// versions only add fields in reserved space or new enum values.
 constexpr uint16_t kProgramVersionMajor = 1;
+/// What the lowering writes: a standalone program is a 1.0 program.
 constexpr uint16_t kProgramVersionMinor = 0;
+/// 1.1 added kProgramFlagExternalWeights; a program using it says 1.1.
+constexpr uint16_t kProgramVersionMinorExternalWeights = 1;
 constexpr uint32_t kSectionAlignment = 64;
 constexpr uint32_t kMaxRank = 8;
+/// ProgramHeader::flags bit (format 1.1): the weights live outside the blob,
+/// in a bundle's tensor pool (BundleFormat.h). weightsSize is 0 and a weight
+/// TensorDesc's `offset` is relative to the bundle's TensorData section, so
+/// kernels still address a weight as base + offset. Such a program loads
+/// only through its bundle; a reader rejects flag bits it does not know.
+constexpr uint32_t kProgramFlagExternalWeights = 0x1u;
+constexpr uint32_t kProgramKnownFlags = kProgramFlagExternalWeights;
 /// Marks an absent optional operand (e.g. a Conv without bias).
 constexpr uint32_t kNoTensor = 0xFFFFFFFFu;
 
@@ -91,17 +101,17 @@ enum class Encoding : uint8_t {
 /// valid. The runtime falls back to Reference when the CPU lacks the ISA.
 enum class KernelId : uint16_t {
   Reference = 0,
-  DenseGemmAvx2 = 1,  // packed SGEMM (Conv via im2col / 1x1, Gemm, MatMul)
-  SpmmCsrAvx2 = 2,    // CSR weights x dense activations
+  DenseGemmAvx2 = 1, // packed SGEMM (Conv via im2col / 1x1, Gemm, MatMul)
+  SpmmCsrAvx2 = 2,   // CSR weights x dense activations
   SpmmBlock4x1Avx2 = 3,
   DepthwiseAvx2 = 4,
 };
 
 enum class Opcode : uint16_t {
   // Dense linear algebra.
-  Conv = 1,     // inputs X, W, [B]; ConvParams
-  Gemm = 2,     // inputs A, B, [C]; GemmParams
-  MatMul = 3,   // inputs A, B (numpy batching); no params
+  Conv = 1,   // inputs X, W, [B]; ConvParams
+  Gemm = 2,   // inputs A, B, [C]; GemmParams
+  MatMul = 3, // inputs A, B (numpy batching); no params
   // Elementwise binary with numpy broadcasting (shapes give the strides).
   Add = 10,
   Sub = 11,
@@ -133,7 +143,7 @@ enum class Opcode : uint16_t {
   Neg = 52,
   Reciprocal = 53,
   Not = 54,
-  Cast = 55, // target type = output tensor dtype
+  Cast = 55,      // target type = output tensor dtype
   LeakyRelu = 56, // AlphaBetaParams (alpha)
   Floor = 57,
   Ceil = 58,
@@ -143,8 +153,8 @@ enum class Opcode : uint16_t {
   Sin = 62,
   Cos = 63,
   // Normalisation, reductions.
-  Softmax = 80,           // AxisParams
-  LogSoftmax = 81,        // AxisParams
+  Softmax = 80,            // AxisParams
+  LogSoftmax = 81,         // AxisParams
   LayerNormalization = 82, // inputs X, scale, [bias]; LayerNormParams
   BatchNormalization = 83, // inputs X, scale, B, mean, var; LayerNormParams
                            // (axis unused, epsilon)
@@ -211,7 +221,7 @@ struct ProgramHeader {
   /// computed by the compiler with the runtime's own sizing function.
   uint64_t scratchSize;
   uint32_t nameOffset; // program name (names blob)
-  uint32_t flags;      // reserved, 0
+  uint32_t flags;      // kProgramFlag* bits; 0 for a standalone program
   uint8_t reserved[32];
 };
 static_assert(sizeof(ProgramHeader) == 192, "ProgramHeader layout changed");
@@ -241,16 +251,17 @@ struct OpDesc {
 };
 static_assert(sizeof(OpDesc) == 32, "OpDesc layout changed");
 
-// --- Encoded weights ----------------------------------------------------------
+// --- Encoded weights
+// ----------------------------------------------------------
 
 /// At the start of a Csr / BlockSparse weight's bytes. Offsets are relative
 /// to the start of this header. rowPtr has rows/blockRows + 1 entries.
 struct SparseMatrixHeader {
   uint32_t rows;
   uint32_t cols;
-  uint32_t numBlocks; // nonzero blocks (elements for Csr)
-  uint16_t blockRows; // 1 for Csr
-  uint16_t blockCols; // 1 for Csr
+  uint32_t numBlocks;    // nonzero blocks (elements for Csr)
+  uint16_t blockRows;    // 1 for Csr
+  uint16_t blockCols;    // 1 for Csr
   uint64_t rowPtrOffset; // uint32_t[rows / blockRows + 1]
   uint64_t colIdxOffset; // uint32_t[numBlocks]
   uint64_t valuesOffset; // float[numBlocks * blockRows * blockCols]
@@ -276,7 +287,7 @@ static_assert(sizeof(PackedMatrixHeader) == 32, "PackedMatrixHeader changed");
 
 /// Conv over N spatial dims (1 or 2 today; 1-D is lowered as H=1).
 struct ConvParams {
-  int32_t kernel[2];    // kH, kW
+  int32_t kernel[2]; // kH, kW
   int32_t strides[2];
   int32_t pads[4]; // top, left, bottom, right
   int32_t dilations[2];

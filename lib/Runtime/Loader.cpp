@@ -16,11 +16,17 @@
 // Every failure names the table entry, tensor or op at fault; after a
 // successful load Eval never meets anything it has to check.
 //
+// A program from a bundle has its weights outside the blob (format 1.1,
+// kProgramFlagExternalWeights): each weight descriptor must then name exactly
+// one of the bundle tensors listed for the program, agree with it on bytes,
+// dtype, encoding and dims, and the kernels read the pool in place.
+//
 // The checks are listed in docs/ProgramFormat.md; a unit test flips and
 // truncates bytes of real programs at many offsets to keep them honest.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Bundle.h"
 #include "Program.h"
 
 #include "Kernels/FastKernels.h"
@@ -98,6 +104,51 @@ sl_status verifyHeader(const ProgramHeader &h, uint64_t size) {
     return setError(SL_ERROR_INVALID_PROGRAM,
                     "program size %llu is smaller than its header (%u)",
                     (unsigned long long)h.totalSize, h.headerSize);
+  if (h.flags & ~kProgramKnownFlags)
+    return setError(SL_ERROR_UNSUPPORTED,
+                    "program flags 0x%x include bits this runtime does not "
+                    "know (compiled for a newer runtime?)",
+                    h.flags);
+  return SL_OK;
+}
+
+/// Checks a weight of a program with external weights against the bundle
+/// tensor it names: its offset must be exactly the start of one of the
+/// program's listed tensors, and its bytes, dtype, encoding and dims must
+/// equal that entry's (so the bundle's tables and the program agree on what
+/// the kernels will read). Returns the tensor's bytes in `data`.
+sl_status findExternalWeight(const TensorDesc &t, const ExternalWeights &ext,
+                             const uint8_t *&data) {
+  // The refs are ascending tensor indices and the tensor table is sorted by
+  // offset (both checked by the bundle verifier): a binary search.
+  uint32_t lo = 0, hi = ext.numRefs;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (ext.tensors[ext.refs[mid]].offset < t.offset)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == ext.numRefs || ext.tensors[ext.refs[lo]].offset != t.offset)
+    return setError(SL_ERROR_INVALID_PROGRAM,
+                    "external weight offset %llu is not the start of any of "
+                    "the %u bundle tensors this program lists",
+                    (unsigned long long)t.offset, ext.numRefs);
+  uint32_t index = ext.refs[lo];
+  const BundleTensor &b = ext.tensors[index];
+  bool same = b.bytes == t.bytes && b.dtype == t.dtype &&
+              b.encoding == t.encoding && b.rank == t.rank;
+  for (unsigned d = 0; same && d < t.rank && d < kMaxRank; ++d)
+    same = b.dims[d] == t.dims[d];
+  if (!same)
+    return setError(SL_ERROR_INVALID_PROGRAM,
+                    "external weight does not match bundle tensor %u (its "
+                    "bytes, dtype, encoding or dims differ)",
+                    index);
+  if (!inBounds(b.offset, b.bytes, ext.size))
+    return setError(SL_ERROR_INVALID_PROGRAM,
+                    "bundle tensor %u lies outside the tensor data", index);
+  data = ext.data + b.offset;
   return SL_OK;
 }
 
@@ -217,7 +268,8 @@ sl_status verifyEncodedWeight(const TensorDesc &t, int64_t elements,
   return SL_OK;
 }
 
-sl_status verifyTensor(const sl_program &p, uint32_t id) {
+sl_status verifyTensor(const sl_program &p, uint32_t id,
+                       const ExternalWeights *external) {
   const ProgramHeader &h = *p.header;
   const TensorDesc &t = p.tensors[id];
   if (!isKnownDType(t.dtype))
@@ -260,12 +312,21 @@ sl_status verifyTensor(const sl_program &p, uint32_t id) {
   if (t.kind != TensorKind::Weight)
     return setError(SL_ERROR_INVALID_PROGRAM, "unknown tensor kind %u",
                     unsigned(t.kind));
-  if (!inBounds(t.offset, t.bytes, h.weightsSize))
-    return setError(SL_ERROR_INVALID_PROGRAM,
-                    "weight range [%llu, +%llu) lies outside the %llu-byte "
-                    "weights section",
-                    (unsigned long long)t.offset, (unsigned long long)t.bytes,
-                    (unsigned long long)h.weightsSize);
+  // The weight's bytes: in the blob's weights section, or in the bundle's
+  // pool for a program with external weights.
+  const uint8_t *data = nullptr;
+  if (external) {
+    if (sl_status s = findExternalWeight(t, *external, data))
+      return s;
+  } else {
+    if (!inBounds(t.offset, t.bytes, h.weightsSize))
+      return setError(SL_ERROR_INVALID_PROGRAM,
+                      "weight range [%llu, +%llu) lies outside the %llu-byte "
+                      "weights section",
+                      (unsigned long long)t.offset, (unsigned long long)t.bytes,
+                      (unsigned long long)h.weightsSize);
+    data = p.weights + t.offset;
+  }
   if (t.offset % kAlign != 0)
     return setError(SL_ERROR_INVALID_PROGRAM,
                     "weight offset %llu is not %llu-byte aligned",
@@ -281,7 +342,7 @@ sl_status verifyTensor(const sl_program &p, uint32_t id) {
   case Encoding::Csr:
   case Encoding::BlockSparse:
   case Encoding::PackedPanels:
-    return verifyEncodedWeight(t, elements, p.weights + t.offset, t.bytes);
+    return verifyEncodedWeight(t, elements, data, t.bytes);
   }
   return setError(SL_ERROR_INVALID_PROGRAM, "unknown encoding %u",
                   unsigned(t.encoding));
@@ -398,8 +459,28 @@ sl_status verifyOp(sl_program &p, uint32_t index, const OpResolver &resolver,
   return SL_OK;
 }
 
+/// With external weights: every tensor the bundle lists for the program is
+/// used by one of its weights (so the bundle's per-program lists, which
+/// tools and memory accounting read, are exact).
+sl_status checkExternalRefsUsed(const sl_program &p,
+                                const ExternalWeights &ext) {
+  for (uint32_t r = 0; r < ext.numRefs; ++r) {
+    uint64_t offset = ext.tensors[ext.refs[r]].offset;
+    bool used = false;
+    for (uint32_t i = 0; i < p.header->numTensors && !used; ++i)
+      used = p.tensors[i].kind == TensorKind::Weight &&
+             p.tensors[i].offset == offset;
+    if (!used)
+      return setError(SL_ERROR_INVALID_PROGRAM,
+                      "the bundle lists tensor %u for this program, but no "
+                      "weight of the program uses it",
+                      ext.refs[r]);
+  }
+  return SL_OK;
+}
+
 sl_status verifyProgram(sl_program &p, const OpResolver &resolver,
-                        bool referenceOnly) {
+                        bool referenceOnly, const ExternalWeights *external) {
   const ProgramHeader &h = *p.header;
   const uint8_t *base = p.blob;
 
@@ -434,6 +515,25 @@ sl_status verifyProgram(sl_program &p, const OpResolver &resolver,
   p.names = reinterpret_cast<const char *>(base + h.namesOffset);
   p.namesSize = h.namesSize;
   p.weights = base + h.weightsOffset;
+  bool externalFlag = h.flags & kProgramFlagExternalWeights;
+  if (externalFlag && !external)
+    return setError(SL_ERROR_INVALID_ARGUMENT,
+                    "the program's weights live in a bundle (external "
+                    "weights); load it through its bundle (sl_bundle_open)");
+  if (external && !externalFlag)
+    return setError(SL_ERROR_INVALID_PROGRAM,
+                    "a bundled program must be marked as having external "
+                    "weights");
+  if (external) {
+    if (h.weightsSize != 0)
+      return setError(SL_ERROR_INVALID_PROGRAM,
+                      "a program with external weights has a %llu-byte "
+                      "weights section (must be empty)",
+                      (unsigned long long)h.weightsSize);
+    // Kernels address a weight as base + TensorDesc::offset, so with the
+    // base at the bundle's tensor data they read the pool in place.
+    p.weights = external->data;
+  }
 
   if (p.namesSize != 0 && p.names[p.namesSize - 1] != '\0')
     return setError(SL_ERROR_INVALID_PROGRAM,
@@ -446,7 +546,7 @@ sl_status verifyProgram(sl_program &p, const OpResolver &resolver,
     const TensorDesc &t = p.tensors[i];
     if (sl_status s = checkName(p, t.nameOffset, "tensor", i))
       return s;
-    if (sl_status s = verifyTensor(p, i)) {
+    if (sl_status s = verifyTensor(p, i, external)) {
       prefixError("tensor %u '%s'", i, p.nameAt(t.nameOffset));
       return s;
     }
@@ -465,6 +565,10 @@ sl_status verifyProgram(sl_program &p, const OpResolver &resolver,
                     "activations laid end to end (corrupt header)",
                     (unsigned long long)h.arenaSize,
                     (unsigned long long)endToEnd);
+
+  if (external)
+    if (sl_status s = checkExternalRefsUsed(p, *external))
+      return s;
 
   for (uint32_t i = 0; i < h.numInputs + h.numOutputs; ++i) {
     bool isInput = i < h.numInputs;
@@ -507,11 +611,12 @@ void destroyProgram(sl_program *p) {
   allocator.free(p, allocator.user);
 }
 
-} // namespace
-
-sl_status loadProgram(const void *bytes, size_t size,
-                      const sl_load_options *options,
-                      const sl_allocator *allocatorIn, sl_program **out) {
+/// loadProgram, with the weights in the blob (`external` null) or in a
+/// bundle's tensor pool.
+sl_status loadProgramImpl(const void *bytes, size_t size,
+                          const sl_load_options *options,
+                          const sl_allocator *allocatorIn,
+                          const ExternalWeights *external, sl_program **out) {
   if (!out)
     return setError(SL_ERROR_INVALID_ARGUMENT, "out_program is null");
   if (!bytes && size != 0)
@@ -562,13 +667,30 @@ sl_status loadProgram(const void *bytes, size_t size,
     p->blob = static_cast<const uint8_t *>(p->ownedBlob);
   }
   p->header = reinterpret_cast<const ProgramHeader *>(p->blob);
-  if (sl_status s = verifyProgram(*p, *options->resolver,
-                                  options->flags & SL_LOAD_REFERENCE_KERNELS)) {
+  if (sl_status s =
+          verifyProgram(*p, *options->resolver,
+                        options->flags & SL_LOAD_REFERENCE_KERNELS, external)) {
     destroyProgram(p);
     return s;
   }
   *out = p;
   return SL_OK;
+}
+
+} // namespace
+
+sl_status loadProgram(const void *bytes, size_t size,
+                      const sl_load_options *options,
+                      const sl_allocator *allocator, sl_program **out) {
+  return loadProgramImpl(bytes, size, options, allocator, nullptr, out);
+}
+
+sl_status loadProgramWithExternalWeights(const void *bytes, size_t size,
+                                         const sl_load_options *options,
+                                         const sl_allocator *allocator,
+                                         const ExternalWeights &external,
+                                         sl_program **out) {
+  return loadProgramImpl(bytes, size, options, allocator, &external, out);
 }
 
 } // namespace runtime
@@ -667,6 +789,21 @@ sl_status sl_program_memory_info(const sl_program *program,
   const ProgramHeader &h = *program->header;
   out_memory->blob_bytes = program->size;
   out_memory->weight_bytes = h.weightsSize;
+  if (h.flags & kProgramFlagExternalWeights) {
+    // The weights live in the bundle's pool: count each distinct tensor
+    // (two descriptors may name the same pooled tensor) once.
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < h.numTensors; ++i) {
+      const TensorDesc &t = program->tensors[i];
+      bool first = t.kind == TensorKind::Weight;
+      for (uint32_t j = 0; first && j < i; ++j)
+        first = !(program->tensors[j].kind == TensorKind::Weight &&
+                  program->tensors[j].offset == t.offset);
+      if (first)
+        bytes += t.bytes;
+    }
+    out_memory->weight_bytes = bytes;
+  }
   out_memory->arena_bytes = h.arenaSize;
   out_memory->unplanned_bytes = h.activationBytesUnplanned;
   uint64_t scratch = 0;

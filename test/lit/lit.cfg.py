@@ -14,6 +14,12 @@ config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in
 tool_dirs = [os.path.join(config.sparseloom_tools_dir, d)
              for d in sorted(os.listdir(config.sparseloom_tools_dir))
              if os.path.isdir(os.path.join(config.sparseloom_tools_dir, d))]
+# Test-only tools (test/tools, e.g. sparseloom-make-test-bundle).
+test_tools_dir = os.path.join(config.sparseloom_tools_dir, "..", "test", "tools")
+if os.path.isdir(test_tools_dir):
+    tool_dirs += [os.path.join(test_tools_dir, d)
+                  for d in sorted(os.listdir(test_tools_dir))
+                  if os.path.isdir(os.path.join(test_tools_dir, d))]
 config.environment["PATH"] = os.pathsep.join(
     tool_dirs + [config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.substitutions.append(("%onnx_testdata", config.onnx_testdata_dir))

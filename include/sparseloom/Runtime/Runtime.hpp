@@ -4,10 +4,10 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// RAII owners for sl_program and sl_session, and a Status that carries the
-// C API's message. Header-only and exception-free, so it adds nothing to the
-// runtime library; host tools (sparseloom-run, tests) use it instead of
-// pairing every sl_*_create with its destroy by hand.
+// RAII owners for sl_program, sl_session and sl_bundle, and a Status that
+// carries the C API's message. Header-only and exception-free, so it adds
+// nothing to the runtime library; host tools (sparseloom-run, tests) use it
+// instead of pairing every sl_*_create with its destroy by hand.
 //
 //   Program program;
 //   if (Status s = Program::load(bytes.data(), bytes.size(), program); !s)
@@ -17,6 +17,12 @@
 //   session.run(inputs, numInputs, nullptr, 0);
 //   sl_tensor_view y;
 //   session.output(0, y);
+//
+//   Bundle bundle;                      // bytes: 64-byte aligned, kept alive
+//   Bundle::open(file.data(), file.size(), bundle);
+//   Bundle::Pick pick;
+//   bundle.pickVariant(task, /*deadlineMs=*/5.0, /*floor=*/0.9, pick);
+//   bundle.createSession(task, pick.variant, session);
 //
 //===----------------------------------------------------------------------===//
 
@@ -191,11 +197,113 @@ public:
   }
   uint64_t allocatedBytes() const { return sl_session_allocated_bytes(get()); }
 
+  /// Takes ownership of `session` (e.g. from sl_bundle_session_create).
+  void reset(sl_session *session = nullptr) { session_.reset(session); }
+
 private:
   struct Deleter {
     void operator()(sl_session *s) const { sl_session_destroy(s); }
   };
   std::unique_ptr<sl_session, Deleter> session_;
+};
+
+/// A verified bundle, read in place: the bytes given to open() must stay
+/// alive and unchanged as long as the bundle (and its sessions) live.
+class Bundle {
+public:
+  Bundle() = default;
+
+  static Status open(const void *bytes, size_t size, Bundle &out,
+                     const sl_allocator *allocator = nullptr) {
+    sl_bundle *b = nullptr;
+    Status s = Status::fromC(sl_bundle_open(bytes, size, allocator, &b));
+    if (s)
+      out.bundle_.reset(b);
+    return s;
+  }
+
+  bool valid() const { return bundle_ != nullptr; }
+  const sl_bundle *get() const { return bundle_.get(); }
+  sl_bundle_info info() const {
+    sl_bundle_info i{};
+    sl_bundle_get_info(get(), &i);
+    return i;
+  }
+  size_t taskCount() const { return info().task_count; }
+  sl_task_info taskInfo(size_t task) const {
+    sl_task_info i{};
+    sl_bundle_task_info(get(), task, &i);
+    return i;
+  }
+  size_t variantCount(size_t task) const {
+    return taskInfo(task).variant_count;
+  }
+  sl_variant_info variantInfo(size_t task, size_t variant) const {
+    sl_variant_info i{};
+    sl_bundle_variant_info(get(), task, variant, &i);
+    return i;
+  }
+  /// The bundle program of each segment of a variant, in order.
+  std::vector<size_t> variantPrograms(size_t task, size_t variant) const {
+    std::vector<size_t> programs(variantInfo(task, variant).segment_count);
+    for (size_t s = 0; s < programs.size(); ++s)
+      sl_bundle_variant_segment(get(), task, variant, s, &programs[s], nullptr);
+    return programs;
+  }
+  /// Milliseconds on `processor`; +inf where the variant cannot run.
+  double latencyMs(size_t task, size_t variant, size_t processor) const {
+    double ms = 0;
+    sl_bundle_variant_latency_ms(get(), task, variant, processor, &ms);
+    return ms;
+  }
+  size_t processorCount() const { return info().processor_count; }
+  sl_processor_info processorInfo(size_t index) const {
+    sl_processor_info i{};
+    sl_bundle_processor_info(get(), index, &i);
+    return i;
+  }
+  size_t programCount() const { return info().program_count; }
+  sl_bundle_program_info programInfo(size_t index) const {
+    sl_bundle_program_info i{};
+    sl_bundle_program_info_at(get(), index, &i);
+    return i;
+  }
+
+  /// sl_bundle_pick_variant's answer.
+  struct Pick {
+    size_t variant = 0;
+    size_t processor = 0;
+    uint32_t missed = SL_SLO_MET; // SL_SLO_* bits
+  };
+  Status pickVariant(size_t task, double latencyDeadlineMs,
+                     double accuracyFloor, Pick &out) const {
+    Pick p;
+    Status s = Status::fromC(
+        sl_bundle_pick_variant(get(), task, latencyDeadlineMs, accuracyFloor,
+                               &p.variant, &p.processor, &p.missed));
+    if (s)
+      out = p;
+    return s;
+  }
+
+  /// A session running the variant's programs in sequence; destroy it
+  /// before the bundle.
+  Status createSession(size_t task, size_t variant, Session &out,
+                       const sl_session_options &options = {1, 0},
+                       const sl_allocator *allocator = nullptr) const {
+    sl_session *s = nullptr;
+    Status status = Status::fromC(sl_bundle_session_create(
+        get(), task, variant, &options, allocator, &s));
+    if (status)
+      out.reset(s);
+    return status;
+  }
+
+private:
+  struct Deleter {
+    void operator()(sl_bundle *b) const { sl_bundle_destroy(b); }
+  };
+  std::unique_ptr<sl_bundle, Deleter> bundle_;
 };
 
 /// A view of `bytes` as one input with the given info's dtype and dims.

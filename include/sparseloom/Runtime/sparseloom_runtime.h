@@ -15,6 +15,10 @@
  *   sl_session  the memory and threads to run one program, or a sequence of
  *               programs (the segments of a stitched variant: outputs of
  *               program i feed the inputs of program i+1 by position).
+ *   sl_bundle   a verified bundle file (formats/sparseloom/BundleFormat.h):
+ *               programs sharing one weight pool, the stitched variants of
+ *               every task, processors and SLO defaults; sessions per
+ *               variant and the simplest variant choice per request.
  *
  * Conventions: every fallible function returns an sl_status and writes its
  * results through `out_` parameters (left untouched on failure);
@@ -47,7 +51,8 @@ typedef enum sl_status {
   SL_OK = 0,
   /* A null pointer, an index out of range, a buffer too small. */
   SL_ERROR_INVALID_ARGUMENT = 1,
-  /* The program blob failed verification (names the table, op or tensor). */
+  /* The program blob, or a bundle, failed verification (names the table,
+     entry, op or tensor). */
   SL_ERROR_INVALID_PROGRAM = 2,
   /* A newer format major version, or an opcode the resolver lacks. */
   SL_ERROR_UNSUPPORTED = 3,
@@ -273,6 +278,197 @@ sl_status sl_session_op_time_ns(const sl_session *session, size_t program_index,
 
 /* Bytes the session allocated (arenas, scratch, pool, timing tables). */
 uint64_t sl_session_allocated_bytes(const sl_session *session);
+
+/* --- Bundles
+ * ---------------------------------------------------------------*/
+
+/* A bundle (`app.loom`, docs/BundleFormat.md) holds every program of an
+   application with their weights deduplicated into one tensor pool, the
+   stitched-variant table of every task, the processors it was compiled for
+   and each task's default SLO. Tasks, variants (per task), processors,
+   programs and tensors are addressed by index. */
+typedef struct sl_bundle sl_bundle;
+
+/* Opens a bundle in place and verifies everything before returning: the
+   header (magic, version, sizes, CRC-32 of header and section table), the
+   section table (bounds, alignment, overlap, zero gaps, one section per
+   kind), every section's CRC-32, every table entry, index and string
+   offset, every tensor's content hash, and every program, loaded and
+   prepared with its weights read from the pool. A corrupt bundle is an
+   error with a message (SL_ERROR_INVALID_PROGRAM; SL_ERROR_UNSUPPORTED for a
+   newer major version), never a crash. `bytes` must be 64-byte aligned
+   (mmap'ed files and the compiler's C arrays are) and outlive the bundle:
+   nothing is copied. */
+sl_status sl_bundle_open(const void *bytes, size_t size,
+                         const sl_allocator *allocator, sl_bundle **out_bundle);
+/* Destroys the bundle and its programs; sessions made from it must be
+   destroyed first. */
+void sl_bundle_destroy(sl_bundle *bundle);
+
+typedef struct sl_bundle_info {
+  uint32_t version_major;
+  uint32_t version_minor;
+  uint64_t total_bytes;
+  size_t section_count;
+  size_t tensor_count;
+  size_t program_count;
+  size_t processor_count;
+  size_t task_count;
+  size_t variant_count;         /* over all tasks */
+  uint64_t tensor_bytes;        /* the TensorData section */
+  uint64_t program_bytes;       /* the ProgramData section */
+  uint64_t runtime_owned_bytes; /* what opening allocated */
+} sl_bundle_info;
+
+sl_status sl_bundle_get_info(const sl_bundle *bundle, sl_bundle_info *out_info);
+
+typedef struct sl_bundle_section_info {
+  uint32_t kind;
+  const char *kind_name; /* "tensors", "programs", ...; "unknown" */
+  uint64_t offset;
+  uint64_t bytes;
+  uint64_t count; /* entries (bytes for a blob) */
+  uint32_t crc32;
+} sl_bundle_section_info;
+
+sl_status sl_bundle_section_info_at(const sl_bundle *bundle, size_t index,
+                                    sl_bundle_section_info *out_info);
+
+/* One pooled weight tensor. */
+typedef struct sl_bundle_tensor_info {
+  uint64_t offset; /* in the tensor data section */
+  uint64_t bytes;
+  uint64_t content_hash; /* FNV-1a 64 of the bytes */
+  sl_dtype dtype;
+  const char *encoding; /* "dense", "csr", "block-sparse", "packed" */
+  uint32_t rank;
+  int64_t dims[SL_MAX_RANK];
+} sl_bundle_tensor_info;
+
+sl_status sl_bundle_tensor_info_at(const sl_bundle *bundle, size_t index,
+                                   sl_bundle_tensor_info *out_info);
+
+/* One stored program, loaded (name, ops, inputs through sl_program_*). */
+typedef struct sl_bundle_program_info {
+  const sl_program *program; /* owned by the bundle */
+  uint64_t offset;           /* in the program data section */
+  uint64_t bytes;            /* the blob, weights excluded */
+  size_t tensor_count;       /* distinct pooled tensors its weights use */
+  uint64_t weight_bytes;     /* their bytes */
+} sl_bundle_program_info;
+
+sl_status sl_bundle_program_info_at(const sl_bundle *bundle, size_t index,
+                                    sl_bundle_program_info *out_info);
+/* The pooled tensor index of program `index`'s `k`-th tensor (ascending). */
+sl_status sl_bundle_program_tensor(const sl_bundle *bundle, size_t index,
+                                   size_t k, size_t *out_tensor);
+
+typedef enum sl_processor_kind {
+  SL_PROCESSOR_CPU = 0,
+  SL_PROCESSOR_GPU = 1,
+  SL_PROCESSOR_NPU = 2,
+  SL_PROCESSOR_DSP = 3
+} sl_processor_kind;
+
+typedef struct sl_processor_info {
+  const char *id; /* "cpu", "gpu", ... (unique in the bundle) */
+  sl_processor_kind kind;
+  const char *kind_name; /* "cpu", "gpu", "npu", "dsp" */
+  uint32_t threads;
+  double dense_gflops;
+  double memory_gbps;
+  double invocation_overhead_ms;
+  uint64_t memory_capacity_bytes; /* 0: not stated */
+} sl_processor_info;
+
+sl_status sl_bundle_processor_info(const sl_bundle *bundle, size_t index,
+                                   sl_processor_info *out_info);
+
+typedef struct sl_task_info {
+  const char *name;
+  size_t input_count;
+  size_t output_count;
+  size_t variant_count;
+  size_t source_variant_count; /* the family members segments come from */
+  uint32_t class_count;        /* 0 when not a classifier */
+  double latency_deadline_ms;  /* default SLO; +inf for none */
+  double accuracy_floor;       /* default SLO, in [0, 1] */
+  double request_rate_hz;      /* expected load */
+} sl_task_info;
+
+sl_status sl_bundle_task_count(const sl_bundle *bundle, size_t *out_count);
+sl_status sl_bundle_task_info(const sl_bundle *bundle, size_t task,
+                              sl_task_info *out_info);
+/* The task's model inputs/outputs (every variant takes and gives these). */
+sl_status sl_bundle_task_input(const sl_bundle *bundle, size_t task,
+                               size_t index, sl_tensor_info *out_info);
+sl_status sl_bundle_task_output(const sl_bundle *bundle, size_t task,
+                                size_t index, sl_tensor_info *out_info);
+/* The name of the task's `index`-th source variant ("dense", "s90"). */
+sl_status sl_bundle_task_source_variant(const sl_bundle *bundle, size_t task,
+                                        size_t index, const char **out_name);
+
+typedef struct sl_variant_info {
+  uint32_t id; /* the compiler's id of the stitch */
+  const char *name;
+  size_t segment_count;
+  double estimated_accuracy; /* in [0, 1] */
+  double measured_accuracy;  /* in [0, 1]; NaN when not measured */
+  uint64_t memory_bytes;
+} sl_variant_info;
+
+/* `variant` indexes the task's variants (0 .. variant_count - 1). */
+sl_status sl_bundle_variant_info(const sl_bundle *bundle, size_t task,
+                                 size_t variant, sl_variant_info *out_info);
+/* Segment `segment` of a variant: the bundle program that runs it and the
+   index of the source variant it was cut from. */
+sl_status sl_bundle_variant_segment(const sl_bundle *bundle, size_t task,
+                                    size_t variant, size_t segment,
+                                    size_t *out_program,
+                                    size_t *out_source_variant);
+/* Estimated latency of the whole variant on `processor`, milliseconds;
+   +inf where it cannot run there. */
+sl_status sl_bundle_variant_latency_ms(const sl_bundle *bundle, size_t task,
+                                       size_t variant, size_t processor,
+                                       double *out_ms);
+
+sl_status sl_bundle_processor_count(const sl_bundle *bundle, size_t *out_count);
+
+/* A session running the variant's programs in sequence on this host (the
+   multi-program session of sl_session_create). Must be destroyed before
+   the bundle. `options` and `allocator` may be null. */
+sl_status sl_bundle_session_create(const sl_bundle *bundle, size_t task,
+                                   size_t variant,
+                                   const sl_session_options *options,
+                                   const sl_allocator *allocator,
+                                   sl_session **out_session);
+
+/* Which parts of an SLO the picked variant misses (bit flags). */
+#define SL_SLO_MET 0u
+#define SL_SLO_LATENCY_MISSED 0x1u
+#define SL_SLO_ACCURACY_MISSED 0x2u
+
+/* The scheduler's simplest rule, per request. A variant *runs* on a
+   processor when its latency there is finite; its latency is the best over
+   processors (ties: the lower processor index), its accuracy the estimated
+   one.
+     1. Among variants meeting both the deadline (latency <= deadline) and
+        the floor (accuracy >= floor): the most accurate; ties go to the
+        lower latency, then the lower index.            -> SL_SLO_MET
+     2. Else among variants meeting the floor: the fastest; ties go to the
+        higher accuracy, then the lower index.  -> SL_SLO_LATENCY_MISSED
+     3. Else: the most accurate; ties go to the lower latency, then the
+        lower index. -> SL_SLO_ACCURACY_MISSED, plus SL_SLO_LATENCY_MISSED
+        when it also misses the deadline.
+   `latency_deadline_ms` > 0 (+inf for none), `accuracy_floor` in [0, 1].
+   Writes the task's variant index, the processor index and the missed
+   parts (`out_slo_missed` may be null). SL_ERROR_INVALID_ARGUMENT when no
+   variant of the task runs on any processor. */
+sl_status sl_bundle_pick_variant(const sl_bundle *bundle, size_t task,
+                                 double latency_deadline_ms,
+                                 double accuracy_floor, size_t *out_variant,
+                                 size_t *out_processor,
+                                 uint32_t *out_slo_missed);
 
 /* --- Platform
  * ---------------------------------------------------------------*/
