@@ -34,15 +34,6 @@ namespace sparseloom {
 
 namespace {
 
-/// Dims with every unknown (batch) dimension set to 1.
-std::vector<int64_t> oneSampleShape(const TensorType &type) {
-  std::vector<int64_t> dims;
-  if (type.dims)
-    for (const Dim &d : *type.dims)
-      dims.push_back(d.isKnown() ? d.size() : 1);
-  return dims;
-}
-
 llvm::Expected<SegmentCosts> deriveSegmentCosts(const Family &family) {
   const auto &perMember = family.state.segments->perMember;
   const unsigned k = unsigned(perMember.size());
@@ -63,11 +54,7 @@ llvm::Expected<SegmentCosts> deriveSegmentCosts(const Family &family) {
       if (llvm::Error err = pm.run(*segment))
         return withFile(std::move(err), family.members[m].file);
       costs.work[s][m] = describeSegment(*segment);
-      CompileOptions compile;
-      for (const std::string &input : segment->graph.inputs)
-        compile.inputShapes[input] =
-            oneSampleShape(segment->graph.getType(input));
-      auto program = compileForRuntime(*segment, compile);
+      auto program = compileForOneSample(*segment);
       if (!program)
         return withFile(program.takeError(), family.members[m].file);
       costs.bytes[s][m] = double(program->bytes.size());
@@ -78,8 +65,9 @@ llvm::Expected<SegmentCosts> deriveSegmentCosts(const Family &family) {
     for (const std::string &name : boundary.liveTensors) {
       TensorType type = graph.getType(name);
       double elements = 1;
-      for (int64_t d : oneSampleShape(type))
-        elements *= double(d);
+      if (type.dims)
+        for (const Dim &d : *type.dims)
+          elements *= d.isKnown() ? double(d.size()) : 1.0;
       bytes += elements * double(dtypeSize(type.dtype));
     }
     costs.boundaryBytes.push_back(bytes);
@@ -111,8 +99,8 @@ public:
     EnumerationOptions options;
     options.relativeResolution = resolution_;
     options.platformFile = platformFile_;
-    if (llvm::Error err =
-            enumerateFamilyStitches(family, *platform, latency, *costs, options))
+    if (llvm::Error err = enumerateFamilyStitches(family, *platform, latency,
+                                                  *costs, options))
       return err;
     for (const FamilyFront &front : family.state.fronts->fronts) {
       statistics().add("front-points", int64_t(front.points.size()));

@@ -23,13 +23,20 @@ namespace sparseloom {
 const std::vector<const PassInfo *> &allPasses() {
   static const std::vector<const PassInfo *> passes = [] {
     std::vector<const PassInfo *> list = {
-        &alignFamilyPassInfo(), &canonicalizePassInfo(),
-        &checkCompatPassInfo(), &detectBoundariesPassInfo(),
-        &inferShapesPassInfo(), &sparsityAnalysisPassInfo(),
-        &splitPassInfo(),       &fuseActivationPassInfo(),
-        &fuseGeluPassInfo(),    &fuseLayerNormPassInfo(),
-        &lowerReportPassInfo(), &profileAccuracyPassInfo(),
-        &enumerateStitchesPassInfo(), &selectVariantsPassInfo(),
+        &alignFamilyPassInfo(),
+        &canonicalizePassInfo(),
+        &checkCompatPassInfo(),
+        &detectBoundariesPassInfo(),
+        &inferShapesPassInfo(),
+        &sparsityAnalysisPassInfo(),
+        &splitPassInfo(),
+        &fuseActivationPassInfo(),
+        &fuseGeluPassInfo(),
+        &fuseLayerNormPassInfo(),
+        &lowerReportPassInfo(),
+        &profileAccuracyPassInfo(),
+        &enumerateStitchesPassInfo(),
+        &selectVariantsPassInfo(),
     };
     std::sort(
         list.begin(), list.end(),

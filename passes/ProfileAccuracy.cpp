@@ -39,7 +39,8 @@ public:
     if (llvm::Error err = profileFamilyAccuracy(family, options_))
       return err;
     const FamilyAccuracyProfile &profile = *family.state.accuracy;
-    statistics().add("calibration-stitches", int64_t(profile.calibration.size()));
+    statistics().add("calibration-stitches",
+                     int64_t(profile.calibration.size()));
     statistics().add("validation-stitches", int64_t(profile.test.size()));
     SL_DEBUG(debugStream() << "profile-accuracy: " << family.task << ": "
                            << profile.calibration.size()

@@ -160,10 +160,9 @@ std::string fixed(double value, int decimals) {
 std::string FamilyPrinter::choiceText(const StitchChoiceList &choice) {
   std::string text;
   for (size_t s = 0; s < choice.size(); ++s)
-    text += (s ? "," : "") +
-            (choice[s] < family_.size()
-                 ? quoted(family_.members[choice[s]].variant)
-                 : "?" + std::to_string(choice[s]));
+    text += (s ? "," : "") + (choice[s] < family_.size()
+                                  ? quoted(family_.members[choice[s]].variant)
+                                  : "?" + std::to_string(choice[s]));
   return text;
 }
 
@@ -238,11 +237,11 @@ void FamilyPrinter::printFronts(const FamilyStitchFronts &fronts) {
 }
 
 void FamilyPrinter::printSelection(const FamilySelection &selection) {
-  os_ << "  selection: " << count(selection.selected.size(), "variant")
-      << ", " << fixed(selection.memoryBytes, 0) << " of "
+  os_ << "  selection: " << count(selection.selected.size(), "variant") << ", "
+      << fixed(selection.memoryBytes, 0) << " of "
       << fixed(selection.budgetBytes, 0) << " bytes, SLO coverage "
-      << fixed(100 * selection.coverage, 1) << " % of a "
-      << selection.gridSize << "x" << selection.gridSize << " grid\n";
+      << fixed(100 * selection.coverage, 1) << " % of a " << selection.gridSize
+      << "x" << selection.gridSize << " grid\n";
   for (const FamilyStitchPoint &point : selection.selected)
     printPoint("selected", point);
 }

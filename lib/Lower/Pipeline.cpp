@@ -147,4 +147,18 @@ compileForRuntime(Module &module, const CompileOptions &options) {
   return result;
 }
 
+llvm::Expected<CompiledProgram> compileForOneSample(const Module &module) {
+  std::unique_ptr<Module> copy = module.clone();
+  CompileOptions options;
+  for (const std::string &input : copy->graph.inputs) {
+    TensorType type = copy->graph.getType(input);
+    std::vector<int64_t> dims;
+    if (type.dims)
+      for (const Dim &d : *type.dims)
+        dims.push_back(d.isKnown() ? d.size() : 1);
+    options.inputShapes[input] = std::move(dims);
+  }
+  return compileForRuntime(*copy, options);
+}
+
 } // namespace sparseloom

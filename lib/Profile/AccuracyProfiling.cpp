@@ -155,8 +155,8 @@ llvm::Error profileFamilyAccuracy(Family &family,
                      " (raise the limit or drop exhaustive)");
 
   // Calibration: the fitting points, or everything.
-  auto calibMeasured = (*calib)->measure(
-      profile.exhaustive ? allChoices(k, n) : fitting);
+  auto calibMeasured =
+      (*calib)->measure(profile.exhaustive ? allChoices(k, n) : fitting);
   if (!calibMeasured)
     return calibMeasured.takeError();
   std::vector<AccuracyMeasurement> fitPoints;
@@ -169,8 +169,8 @@ llvm::Error profileFamilyAccuracy(Family &family,
   profile.calibration = toMeasured(*calibMeasured);
   profile.referenceLogit = model->referenceLogit();
   profile.unary.assign(n, std::vector<double>(k));
-  profile.pair.assign(n - 1, std::vector<std::vector<double>>(
-                                 k, std::vector<double>(k)));
+  profile.pair.assign(
+      n - 1, std::vector<std::vector<double>>(k, std::vector<double>(k)));
   for (unsigned s = 0; s < n; ++s)
     for (unsigned v = 0; v < k; ++v) {
       profile.unary[s][v] = model->segmentScore(s, v);

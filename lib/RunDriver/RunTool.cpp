@@ -1,5 +1,4 @@
-//===- RunTool.cpp - What sparseloom-run does
-//------------------------------===//
+//===- RunTool.cpp - What sparseloom-run does -----------------------------===//
 //
 // Part of SparseLoom.
 //

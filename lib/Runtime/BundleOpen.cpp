@@ -36,10 +36,6 @@ namespace {
 
 constexpr uint64_t kAlign = kSectionAlignment;
 
-bool inBounds(uint64_t offset, uint64_t size, uint64_t limit) {
-  return offset <= limit && size <= limit - offset;
-}
-
 /// The entry size 1.0 defines for each section kind (1 for blobs).
 uint32_t expectedEntrySize(uint32_t kind) {
   switch (SectionKind(kind)) {

@@ -32,10 +32,6 @@ namespace {
 
 constexpr uint64_t kAlign = kSectionAlignment;
 
-bool inBounds(uint64_t offset, uint64_t size, uint64_t limit) {
-  return offset <= limit && size <= limit - offset;
-}
-
 sl_status invalid(const char *format, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))

@@ -44,10 +44,6 @@ namespace {
 
 constexpr uint64_t kAlign = kSectionAlignment;
 
-bool inBounds(uint64_t offset, uint64_t size, uint64_t limit) {
-  return offset <= limit && size <= limit - offset;
-}
-
 bool isKnownDType(DType dtype) { return dtypeSize(dtype) != 0; }
 
 /// Checks one table of the blob: `count` entries of `entrySize` bytes at

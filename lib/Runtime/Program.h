@@ -30,6 +30,11 @@
 namespace sparseloom {
 namespace runtime {
 
+/// [offset, offset + size) lies within [0, limit), without overflowing.
+inline bool inBounds(uint64_t offset, uint64_t size, uint64_t limit) {
+  return offset <= limit && size <= limit - offset;
+}
+
 // --- Errors ----------------------------------------------------------------
 
 /// Formats the calling thread's error message and returns `status`. The

@@ -99,11 +99,9 @@ fittingChoices(unsigned numVariants, unsigned numSegments, unsigned reference) {
   return choices;
 }
 
-llvm::Expected<AccuracyModel>
-AccuracyModel::fit(unsigned numVariants, unsigned numSegments,
-                   unsigned reference,
-                   const std::vector<AccuracyMeasurement> &measurements,
-                   double chance) {
+llvm::Expected<AccuracyModel> AccuracyModel::fit(
+    unsigned numVariants, unsigned numSegments, unsigned reference,
+    const std::vector<AccuracyMeasurement> &measurements, double chance) {
   if (numVariants == 0 || numSegments == 0 || reference >= numVariants)
     return makeError("accuracy model: empty family or bad reference variant");
   if (!(chance >= 0 && chance < 1))
@@ -155,7 +153,8 @@ AccuracyModel::fit(unsigned numVariants, unsigned numSegments,
       if (!logit)
         return logit.takeError();
       model.unary_[s][v] = *logit - *refLogit;
-      model.naiveLoss_[s][v] = byChoice[swap]->accuracy - byChoice[base]->accuracy;
+      model.naiveLoss_[s][v] =
+          byChoice[swap]->accuracy - byChoice[base]->accuracy;
     }
   model.pair_.assign(numSegments > 0 ? numSegments - 1 : 0,
                      std::vector<std::vector<double>>(
@@ -168,15 +167,14 @@ AccuracyModel::fit(unsigned numVariants, unsigned numSegments,
         StitchChoice pair = base;
         pair[b] = uint8_t(v);
         pair[b + 1] = uint8_t(w);
-        auto logit = logitOf(pair, "the pair swap of segments " +
-                                       std::to_string(b) + "," +
-                                       std::to_string(b + 1) + " to variants " +
-                                       std::to_string(v) + "," +
-                                       std::to_string(w));
+        auto logit =
+            logitOf(pair, "the pair swap of segments " + std::to_string(b) +
+                              "," + std::to_string(b + 1) + " to variants " +
+                              std::to_string(v) + "," + std::to_string(w));
         if (!logit)
           return logit.takeError();
-        model.pair_[b][v][w] = *logit - *refLogit - model.unary_[b][v] -
-                               model.unary_[b + 1][w];
+        model.pair_[b][v][w] =
+            *logit - *refLogit - model.unary_[b][v] - model.unary_[b + 1][w];
       }
   return model;
 }

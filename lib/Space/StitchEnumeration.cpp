@@ -30,9 +30,8 @@ namespace sparseloom {
 namespace {
 
 AccuracyModel modelOf(const FamilyAccuracyProfile &profile) {
-  return AccuracyModel::fromParameters(0, profile.chance,
-                                       profile.referenceLogit, profile.unary,
-                                       profile.pair);
+  return AccuracyModel::fromParameters(
+      0, profile.chance, profile.referenceLogit, profile.unary, profile.pair);
 }
 
 bool isOriginal(const StitchChoiceList &choice) {
@@ -180,9 +179,9 @@ llvm::Error enumerateFamilyStitches(Family &family, const Platform &platform,
   };
   for (unsigned p = 0; p < procs; ++p) {
     frontOptions.processor = p;
-    addFront(platform.processors[p].id,
-             withMeasurements(paretoFrontDP(*space, frontOptions),
-                              measuredOn(p)));
+    addFront(
+        platform.processors[p].id,
+        withMeasurements(paretoFrontDP(*space, frontOptions), measuredOn(p)));
   }
   if (procs > 1 && platform.allowSplitPlacement) {
     frontOptions.processor.reset();

@@ -38,8 +38,8 @@ json measuredJson(const Family &family,
                   const std::vector<MeasuredStitch> &measured) {
   json list = json::array();
   for (const MeasuredStitch &m : measured)
-    list.push_back({{"variants", choiceJson(family, m.choice)},
-                    {"accuracy", m.accuracy}});
+    list.push_back(
+        {{"variants", choiceJson(family, m.choice)}, {"accuracy", m.accuracy}});
   return list;
 }
 
@@ -77,27 +77,26 @@ json stitchSpaceJson(const Family &family) {
   json out = json::object();
   if (state.accuracy) {
     const FamilyAccuracyProfile &a = *state.accuracy;
-    json accuracy = {{"metric", a.metric},
-                     {"calibration_file", a.calibrationFile},
-                     {"calibration_samples", a.calibrationSamples},
-                     {"validation_file", a.testFile},
-                     {"validation_samples", a.testSamples},
-                     {"classes", a.classes},
-                     {"exhaustive", a.exhaustive},
-                     {"fitting_points", a.fittingPoints},
-                     {"estimator",
-                      {{"model", "chain: logit above chance, per-segment and "
-                                 "adjacent-pair terms around the reference"},
-                       {"chance", a.chance},
-                       {"reference_logit", a.referenceLogit},
-                       {"unary", a.unary},
-                       {"pair", a.pair}}},
-                     {"validation", a.estimator ? checkJson(*a.estimator)
-                                                : json(nullptr)},
-                     {"naive_additive",
-                      a.naive ? checkJson(*a.naive) : json(nullptr)},
-                     {"calibration", measuredJson(family, a.calibration)},
-                     {"validation_measurements", measuredJson(family, a.test)}};
+    json accuracy = {
+        {"metric", a.metric},
+        {"calibration_file", a.calibrationFile},
+        {"calibration_samples", a.calibrationSamples},
+        {"validation_file", a.testFile},
+        {"validation_samples", a.testSamples},
+        {"classes", a.classes},
+        {"exhaustive", a.exhaustive},
+        {"fitting_points", a.fittingPoints},
+        {"estimator",
+         {{"model", "chain: logit above chance, per-segment and "
+                    "adjacent-pair terms around the reference"},
+          {"chance", a.chance},
+          {"reference_logit", a.referenceLogit},
+          {"unary", a.unary},
+          {"pair", a.pair}}},
+        {"validation", a.estimator ? checkJson(*a.estimator) : json(nullptr)},
+        {"naive_additive", a.naive ? checkJson(*a.naive) : json(nullptr)},
+        {"calibration", measuredJson(family, a.calibration)},
+        {"validation_measurements", measuredJson(family, a.test)}};
     out["accuracy"] = std::move(accuracy);
   }
   if (state.fronts) {

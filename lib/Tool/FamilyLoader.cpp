@@ -14,6 +14,8 @@
 
 #include "sparseloom/Tool/FamilyLoader.h"
 
+#include "sparseloom/Support/FileIO.h"
+
 #include "sparseloom/Export/OnnxExporter.h"
 #include "sparseloom/Stitch/Splitting.h"
 #include "sparseloom/Support/Diagnostics.h"
@@ -86,64 +88,16 @@ llvm::Error writeFamilySegments(const Family &family, llvm::StringRef dir) {
   if (dir.empty() || dir == "-")
     return makeError("--emit=onnx for a family writes one file per segment: "
                      "give a directory with -o DIR");
-  bool exists = llvm::sys::fs::exists(dir);
-  if (exists && !llvm::sys::fs::is_directory(dir))
-    return llvm::make_error<DiagnosticError>(
-        dir.str(), "",
-        "is not a directory; -o names the directory for the segments");
-
-  llvm::SmallString<256> parent(dir);
-  llvm::sys::path::remove_filename(parent);
-  if (parent.empty())
-    parent = ".";
-  // createUniqueDirectory puts a relative model under the system temporary
-  // directory; the temporary must sit next to DIR so the final rename stays
-  // on one filesystem.
-  if (std::error_code ec = llvm::sys::fs::make_absolute(parent))
-    return llvm::make_error<DiagnosticError>(
-        dir.str(), "", "cannot resolve its directory: " + ec.message());
-  llvm::SmallString<256> model(parent);
-  llvm::sys::path::append(model, llvm::sys::path::filename(dir) + ".tmp%%%%%%");
-  llvm::SmallString<256> temp;
-  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(model, temp))
-    return llvm::make_error<DiagnosticError>(
-        dir.str(), "", "cannot create a directory next to it: " + ec.message());
-  auto cleanup = [&] { llvm::sys::fs::remove_directories(temp); };
-
-  std::vector<std::string> names;
+  std::vector<DirectoryEntry> files;
   const auto &perMember = family.state.segments->perMember;
   for (unsigned m = 0; m < perMember.size(); ++m)
     for (unsigned s = 0; s < perMember[m].size(); ++s) {
-      std::string name = segmentName(family, m, s) + ".onnx";
-      llvm::SmallString<256> path(temp);
-      llvm::sys::path::append(path, name);
-      if (llvm::Error err = exportOnnxFile(*perMember[m][s], path)) {
-        cleanup();
-        return withFile(std::move(err), family.members[m].file);
-      }
-      names.push_back(name);
+      auto bytes = exportOnnxBytes(*perMember[m][s]);
+      if (!bytes)
+        return withFile(bytes.takeError(), family.members[m].file);
+      files.push_back({segmentName(family, m, s) + ".onnx", std::move(*bytes)});
     }
-
-  if (!exists) {
-    if (std::error_code ec = llvm::sys::fs::rename(temp, dir)) {
-      cleanup();
-      return llvm::make_error<DiagnosticError>(dir.str(), "",
-                                               "cannot write: " + ec.message());
-    }
-    return llvm::Error::success();
-  }
-  for (const std::string &name : names) {
-    llvm::SmallString<256> from(temp), to(dir);
-    llvm::sys::path::append(from, name);
-    llvm::sys::path::append(to, name);
-    if (std::error_code ec = llvm::sys::fs::rename(from, to)) {
-      cleanup();
-      return llvm::make_error<DiagnosticError>(to.str().str(), "",
-                                               "cannot write: " + ec.message());
-    }
-  }
-  cleanup();
-  return llvm::Error::success();
+  return writeDirectoryAtomically(dir, files);
 }
 
 } // namespace sparseloom

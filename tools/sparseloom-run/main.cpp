@@ -1,5 +1,4 @@
-//===- main.cpp - sparseloom-run: run models on the embedded runtime
-//-------===//
+//===- main.cpp - sparseloom-run: models or bundles on the runtime -------===//
 //
 // Part of SparseLoom.
 //
@@ -8,8 +7,9 @@
 // The host driver of the runtime: compiles one model (or the subgraphs of a
 // stitched variant, run in sequence) in-process with the input shapes taken
 // from the .npy inputs, loads the programs into the runtime and runs them,
-// once or as a benchmark. The command line is parsed here; everything else
-// is runModels() in lib/RunDriver (docs/UserGuide.md, "sparseloom-run").
+// once or as a benchmark; or runs requests against a bundle (.loom). The
+// command line is parsed here; everything else is runModels() / runBundle()
+// in lib/RunDriver (docs/UserGuide.md, "sparseloom-run").
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +17,7 @@
 #include "sparseloom/Support/Diagnostics.h"
 
 #include "CLI/CLI.hpp"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
@@ -51,6 +52,14 @@ density (docs/Lowering.md); reference runs every op on its portable kernel;
 dense forces the packed SGEMM and sparse the cheaper sparse kernel for every
 product with a weight (csr and block4x1 force one sparse format).
 
+A bundle (a single .loom argument, made by sparseloom-compile) runs one task:
+--task NAME (optional when it has one), and either --variant ID|NAME or the
+scheduler's pick for --slo-latency MS / --slo-accuracy A (default: the
+task's SLO). Its programs take one sample: every row of --input is one
+request (--output gets every row's outputs). --eval INPUTS LABELS reports the
+variant's top-1 accuracy over a labelled split; on the calibration split it
+equals the accuracy the compiler measured. --bench times single requests.
+
 Errors are printed as `sparseloom-run: error: FILE: [node NAME: ]message`;
 the exit status is 1 and no output file is written.
 )";
@@ -59,6 +68,9 @@ the exit status is 1 and no output file is written.
 
 int main(int argc, char **argv) {
   run::RunRequest request;
+  run::BundleRunRequest bundleRequest;
+  std::vector<std::string> eval;
+  double sloLatency = 0, sloAccuracy = -1;
   bool allowNonFinite = false;
   CLI::App app{"sparseloom-run: compile ONNX models in-process and run them "
                "on SparseLoom's embedded runtime."};
@@ -91,9 +103,66 @@ int main(int argc, char **argv) {
                "weight encoding, memory plan");
   app.add_flag("--allow-non-finite", allowNonFinite,
                "Accept NaN and Inf in float inputs (rejected by default)");
+  app.add_option("--task", bundleRequest.task,
+                 "Bundle (.loom) only: the task to run (optional when the "
+                 "bundle has one)");
+  app.add_option("--variant", bundleRequest.variant,
+                 "Bundle only: the stitched variant, by id or name; without "
+                 "it the runtime's scheduler picks one for the SLO");
+  app.add_option("--slo-latency", sloLatency,
+                 "Bundle only: latency deadline in ms (default: the task's)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--slo-accuracy", sloAccuracy,
+                 "Bundle only: accuracy floor in [0, 1] (default: the "
+                 "task's)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--eval", eval,
+                 "Bundle only: INPUTS.npy LABELS.npy: top-1 accuracy of the "
+                 "chosen variant over every sample")
+      ->expected(2);
   app.footer(kFooter);
   CLI11_PARSE(app, argc, argv);
   request.checkFinite = !allowNonFinite;
+
+  // A bundle: one task, one stitched variant, one request per input row.
+  if (request.models.size() == 1 &&
+      llvm::StringRef(request.models.front()).endswith(".loom")) {
+    if (request.inputs.size() > 1 || request.outputs.size() > 1) {
+      reportError(kTool, makeError("a bundle task takes one --input and "
+                                   "writes one --output"));
+      return 1;
+    }
+    bundleRequest.bundle = request.models.front();
+    if (!request.inputs.empty())
+      bundleRequest.input = request.inputs.front();
+    if (!request.outputs.empty())
+      bundleRequest.output = request.outputs.front();
+    if (sloLatency > 0)
+      bundleRequest.sloLatencyMs = sloLatency;
+    if (sloAccuracy >= 0)
+      bundleRequest.sloAccuracy = sloAccuracy;
+    if (!eval.empty()) {
+      bundleRequest.evalInputs = eval[0];
+      bundleRequest.evalLabels = eval[1];
+    }
+    bundleRequest.threads = request.threads;
+    bundleRequest.benchRuns = request.benchRuns;
+    bundleRequest.warmupRuns = request.warmupRuns;
+    bundleRequest.checkFinite = request.checkFinite;
+    if (llvm::Error err = run::runBundle(bundleRequest, llvm::outs())) {
+      llvm::outs().flush();
+      reportError(kTool, std::move(err));
+      return 1;
+    }
+    return 0;
+  }
+  if (!bundleRequest.task.empty() || !bundleRequest.variant.empty() ||
+      !eval.empty() || sloLatency > 0 || sloAccuracy >= 0) {
+    reportError(kTool, makeError("--task, --variant, --slo-latency, "
+                                 "--slo-accuracy and --eval apply to a "
+                                 "bundle (.loom)"));
+    return 1;
+  }
 
   if (llvm::Error err = run::runModels(request, llvm::outs())) {
     llvm::outs().flush();

@@ -66,6 +66,10 @@ bindInputShapes(Module &module,
 llvm::Expected<CompiledProgram>
 compileForRuntime(Module &module, const CompileOptions &options = {});
 
+/// compileForRuntime for one request: every dimension the model leaves open
+/// (the batch) is bound to 1. What a bundle ships for each subgraph.
+llvm::Expected<CompiledProgram> compileForOneSample(const Module &module);
+
 } // namespace sparseloom
 
 #endif // SPARSELOOM_LOWER_PIPELINE_H

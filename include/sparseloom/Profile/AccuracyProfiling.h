@@ -1,4 +1,4 @@
-//===- AccuracyProfiling.h - Measure stitches, fit the estimator -*- C++ -*-===//
+//===- AccuracyProfiling.h - Measure stitches, fit estimator ---*- C++ -*-===//
 //
 // Part of SparseLoom.
 //

@@ -40,6 +40,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -181,6 +182,24 @@ struct RunRequest {
 /// Runs the request, printing summaries, plans and timings to `out`.
 /// Nothing is written unless every program compiled, loaded and ran.
 llvm::Error runModels(const RunRequest &request, llvm::raw_ostream &out);
+
+/// sparseloom-run on a bundle (.loom): one task, one stitched variant.
+struct BundleRunRequest {
+  std::string bundle;
+  std::string task;    // may be empty when the bundle has one task
+  std::string variant; // id or name; empty: pick by SLO
+  std::optional<double> sloLatencyMs; // default: the task's
+  std::optional<double> sloAccuracy;  // default: the task's
+  std::string input;                  // one request per row
+  std::string output;                 // the outputs of every row
+  std::string evalInputs, evalLabels; // --eval
+  unsigned threads = 1;
+  unsigned benchRuns = 0;
+  unsigned warmupRuns = 1;
+  bool checkFinite = true;
+};
+
+llvm::Error runBundle(const BundleRunRequest &request, llvm::raw_ostream &out);
 
 } // namespace run
 } // namespace sparseloom

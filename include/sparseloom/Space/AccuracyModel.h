@@ -73,8 +73,7 @@ public:
   /// floor predictions approach; 0 when unknown.
   static llvm::Expected<AccuracyModel>
   fit(unsigned numVariants, unsigned numSegments, unsigned reference,
-      const std::vector<AccuracyMeasurement> &measurements,
-      double chance = 0);
+      const std::vector<AccuracyMeasurement> &measurements, double chance = 0);
 
   /// The model with the given parameters (as recorded in a family's
   /// accuracy profile): unary [s][v], pair [b][v][w]. The naive model is

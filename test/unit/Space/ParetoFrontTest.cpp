@@ -54,8 +54,8 @@ StitchSpace randomSpace(std::mt19937 &rng, unsigned k, unsigned n,
   if (pairs && n > 1) {
     // Mismatch penalties between the variants on either side of a boundary
     // (zero on the diagonal, as for the accuracy model's pair terms).
-    space.pairScore.assign(n - 1, std::vector<std::vector<double>>(
-                                      k, std::vector<double>(k)));
+    space.pairScore.assign(
+        n - 1, std::vector<std::vector<double>>(k, std::vector<double>(k)));
     for (auto &matrix : space.pairScore)
       for (unsigned v = 0; v < k; ++v)
         for (unsigned w = 0; w < k; ++w)
