@@ -241,7 +241,8 @@ void FamilyPrinter::printSelection(const FamilySelection &selection) {
       << fixed(selection.memoryBytes, 0) << " of "
       << fixed(selection.budgetBytes, 0) << " bytes, SLO coverage "
       << fixed(100 * selection.coverage, 1) << " % of a " << selection.gridSize
-      << "x" << selection.gridSize << " grid\n";
+      << "x" << selection.gridSize << " grid, " << selection.freeStitches
+      << " free (made of shipped subgraphs)\n";
   for (const FamilyStitchPoint &point : selection.selected)
     printPoint("selected", point);
 }

@@ -16,12 +16,114 @@
 #include "sparseloom/Space/FamilySelection.h"
 
 #include "sparseloom/Space/Selection.h"
+#include "sparseloom/Space/StitchEnumeration.h"
 #include "sparseloom/Space/StitchSpace.h"
 #include "sparseloom/Support/Diagnostics.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
+#include <set>
 
 namespace sparseloom {
+
+namespace {
+
+/// Stitches made only of shipped subgraphs cost no memory. Adds those that
+/// no shipped variant beats in both accuracy and latency (on its fastest
+/// processor): more points to meet SLOs with, for free. This is where
+/// stitching saves memory: k^n choices from the k·n pieces on the device.
+void addFreeStitches(const Family &family, FamilySelection &selection,
+                     unsigned maxPerTask) {
+  const FamilyStitchFronts &fronts = *family.state.fronts;
+  const size_t n = fronts.segmentBytes.size(), procs = fronts.processors.size();
+  std::vector<std::vector<uint8_t>> shipped(n);
+  std::set<StitchChoiceList> selected;
+  for (const FamilyStitchPoint &p : selection.selected) {
+    selected.insert(p.variants);
+    for (size_t s = 0; s < n; ++s)
+      if (std::find(shipped[s].begin(), shipped[s].end(), p.variants[s]) ==
+          shipped[s].end())
+        shipped[s].push_back(p.variants[s]);
+  }
+  size_t combinations = 1;
+  for (const auto &members : shipped)
+    combinations *= std::max<size_t>(members.size(), 1);
+  if (combinations > 4096 || !family.state.accuracy)
+    return; // too many to list; the fronts already hold the best of them
+  std::map<StitchChoiceList, double> measured;
+  for (const MeasuredStitch &m : family.state.accuracy->calibration)
+    measured[m.choice] = m.accuracy;
+
+  std::vector<FamilyStitchPoint> pool = selection.selected;
+  std::vector<bool> isFree(pool.size(), false);
+  StitchChoiceList choice(n);
+  for (size_t index = 0; index < combinations; ++index) {
+    size_t rest = index;
+    bool allowed = true;
+    for (size_t s = 0; s < n; ++s) {
+      choice[s] = shipped[s][rest % shipped[s].size()];
+      rest /= shipped[s].size();
+      if (s > 0 && s - 1 < family.state.compatibility.size())
+        allowed &= bool(family.state.compatibility[s - 1]
+                            .stitchable[choice[s - 1]][choice[s]]);
+    }
+    if (!allowed || selected.count(choice))
+      continue;
+    FamilyStitchPoint point;
+    point.variants = choice;
+    point.estimatedAccuracy = predictedAccuracy(*family.state.accuracy, choice);
+    if (auto it = measured.find(choice); it != measured.end())
+      point.measuredAccuracy = it->second;
+    point.latencyMs = kInfeasible;
+    for (size_t p = 0; p < procs; ++p) {
+      double total = 0;
+      for (size_t s = 0; s < n; ++s)
+        total += fronts.segmentLatencyMs[s][choice[s]][p];
+      if (total < point.latencyMs) {
+        point.latencyMs = total;
+        point.processors.assign(n, uint8_t(p));
+      }
+    }
+    if (!std::isfinite(point.latencyMs))
+      continue;
+    for (size_t s = 0; s < n; ++s)
+      point.memoryBytes += fronts.segmentBytes[s][choice[s]];
+    point.original = std::all_of(choice.begin(), choice.end(),
+                                 [&](uint8_t v) { return v == choice[0]; });
+    pool.push_back(std::move(point));
+    isFree.push_back(true);
+  }
+  // Free points no other point (shipped or free) dominates in accuracy and
+  // latency, most accurate first.
+  std::vector<size_t> order;
+  for (size_t i = 0; i < pool.size(); ++i)
+    if (isFree[i])
+      order.push_back(i);
+  std::vector<FamilyStitchPoint> added;
+  for (size_t i : order) {
+    bool dominated = false;
+    for (size_t j = 0; j < pool.size() && !dominated; ++j)
+      dominated = j != i && pool[j].accuracy() >= pool[i].accuracy() &&
+                  pool[j].latencyMs <= pool[i].latencyMs &&
+                  (pool[j].accuracy() > pool[i].accuracy() ||
+                   pool[j].latencyMs < pool[i].latencyMs || j < i);
+    if (!dominated)
+      added.push_back(pool[i]);
+  }
+  std::stable_sort(added.begin(), added.end(),
+                   [](const FamilyStitchPoint &a, const FamilyStitchPoint &b) {
+                     return a.accuracy() > b.accuracy();
+                   });
+  for (FamilyStitchPoint &point : added) {
+    if (maxPerTask && selection.selected.size() >= maxPerTask)
+      break;
+    selection.selected.push_back(std::move(point));
+    ++selection.freeStitches;
+  }
+}
+
+} // namespace
 
 llvm::Error selectFamilyVariants(const std::vector<Family *> &families,
                                  const FamilySelectionOptions &options) {
@@ -119,6 +221,7 @@ llvm::Error selectFamilyVariants(const std::vector<Family *> &families,
     }
     for (const auto &[id, bytes] : used)
       selection.memoryBytes += bytes;
+    addFreeStitches(*families[t], selection, options.maxPerTask);
     families[t]->state.selection = std::move(selection);
   }
   return llvm::Error::success();

@@ -126,11 +126,10 @@ json stitchSpaceJson(const Family &family) {
     json selected = json::array();
     for (const FamilyStitchPoint &p : s.selected)
       selected.push_back(pointJson(family, *state.fronts, p));
-    out["selection"] = {{"budget_bytes", s.budgetBytes},
-                        {"memory_bytes", s.memoryBytes},
-                        {"slo_coverage", s.coverage},
-                        {"slo_grid", s.gridSize},
-                        {"selected", std::move(selected)}};
+    out["selection"] = {
+        {"budget_bytes", s.budgetBytes},   {"memory_bytes", s.memoryBytes},
+        {"slo_coverage", s.coverage},      {"slo_grid", s.gridSize},
+        {"free_stitches", s.freeStitches}, {"selected", std::move(selected)}};
   }
   return out;
 }

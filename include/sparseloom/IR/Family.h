@@ -165,7 +165,11 @@ struct FamilySelection {
   /// Fraction of the task's reachable SLO grid the selection meets.
   double coverage = 0;
   unsigned gridSize = 0;
+  /// The variants shipped: those selection picked, then (the last
+  /// `freeStitches` of them) stitches made only of already shipped
+  /// subgraphs that no picked variant beats in accuracy and latency.
   std::vector<FamilyStitchPoint> selected;
+  size_t freeStitches = 0;
 };
 
 /// Results shared across the members, filled by the family passes.
