@@ -30,7 +30,8 @@ namespace {
 /// With `independentNoise` every objective gets +-20 % noise of its own: a
 /// harder, less realistic space whose fronts are much larger.
 StitchSpace familyLikeSpace(unsigned k, unsigned n, unsigned processors,
-                            bool split, bool independentNoise) {
+                            bool split, bool independentNoise,
+                            bool pairs = false) {
   std::mt19937 rng(42);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   auto noise = [&](double amount) { return 1 + amount * (2 * unit(rng) - 1); };
@@ -62,6 +63,18 @@ StitchSpace familyLikeSpace(unsigned k, unsigned n, unsigned processors,
       }
     }
   }
+  if (pairs && n > 1) {
+    // Mismatch across a boundary grows with how far apart the two
+    // variants' sparsities are (what the zoo's chain estimator measures).
+    space.pairScore.assign(
+        n - 1, std::vector<std::vector<double>>(k, std::vector<double>(k, 0)));
+    for (auto &matrix : space.pairScore)
+      for (unsigned v = 0; v < k; ++v)
+        for (unsigned w = 0; w < k; ++w)
+          matrix[v][w] = v == w ? 0
+                                : -2.0 / n * std::abs(double(v) - double(w)) /
+                                      double(k) * noise(0.3);
+  }
   if (split && n > 1) {
     space.transferMs.assign(
         n - 1, std::vector<std::vector<double>>(
@@ -74,10 +87,11 @@ StitchSpace familyLikeSpace(unsigned k, unsigned n, unsigned processors,
 }
 
 void runFront(benchmark::State &state, unsigned processors, bool split,
-              double relativeResolution, bool independentNoise = false) {
+              double relativeResolution, bool independentNoise = false,
+              bool pairs = false) {
   StitchSpace space =
       familyLikeSpace(unsigned(state.range(0)), unsigned(state.range(1)),
-                      processors, split, independentNoise);
+                      processors, split, independentNoise, pairs);
   FrontOptions options;
   options.relativeResolution = relativeResolution;
   FrontStats stats;
@@ -105,6 +119,11 @@ void BM_FrontSplitThreeProcessors(benchmark::State &state) {
 void BM_FrontOneProcessorNoisy(benchmark::State &state) {
   runFront(state, 1, false, 1e-2, /*independentNoise=*/true);
 }
+// With pair scores across boundaries (the chain estimator's terms) the DP
+// keeps one partial front per last variant: k times the states.
+void BM_FrontOneProcessorPairs(benchmark::State &state) {
+  runFront(state, 1, false, 1e-2, false, /*pairs=*/true);
+}
 
 } // namespace
 
@@ -123,6 +142,10 @@ BENCHMARK(BM_FrontSplitThreeProcessors)
     ->Args({8, 32})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FrontOneProcessorNoisy)
+    ->Args({8, 32})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FrontOneProcessorPairs)
+    ->Args({8, 16})
     ->Args({8, 32})
     ->Unit(benchmark::kMillisecond);
 
