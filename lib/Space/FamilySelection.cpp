@@ -51,6 +51,7 @@ void addFreeStitches(const Family &family, FamilySelection &selection,
     combinations *= std::max<size_t>(members.size(), 1);
   if (combinations > 4096 || !family.state.accuracy)
     return; // too many to list; the fronts already hold the best of them
+  const AccuracyModel model = accuracyModelOf(*family.state.accuracy);
   std::map<StitchChoiceList, double> measured;
   for (const MeasuredStitch &m : family.state.accuracy->calibration)
     measured[m.choice] = m.accuracy;
@@ -72,7 +73,7 @@ void addFreeStitches(const Family &family, FamilySelection &selection,
       continue;
     FamilyStitchPoint point;
     point.variants = choice;
-    point.estimatedAccuracy = predictedAccuracy(*family.state.accuracy, choice);
+    point.estimatedAccuracy = model.predict(choice);
     if (auto it = measured.find(choice); it != measured.end())
       point.measuredAccuracy = it->second;
     point.latencyMs = kInfeasible;

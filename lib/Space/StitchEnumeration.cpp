@@ -29,11 +29,6 @@ namespace sparseloom {
 
 namespace {
 
-AccuracyModel modelOf(const FamilyAccuracyProfile &profile) {
-  return AccuracyModel::fromParameters(
-      0, profile.chance, profile.referenceLogit, profile.unary, profile.pair);
-}
-
 bool isOriginal(const StitchChoiceList &choice) {
   for (uint8_t v : choice)
     if (v != choice.front())
@@ -43,9 +38,9 @@ bool isOriginal(const StitchChoiceList &choice) {
 
 } // namespace
 
-double predictedAccuracy(const FamilyAccuracyProfile &profile,
-                         const StitchChoiceList &choice) {
-  return modelOf(profile).predict(choice);
+AccuracyModel accuracyModelOf(const FamilyAccuracyProfile &profile) {
+  return AccuracyModel::fromParameters(
+      0, profile.chance, profile.referenceLogit, profile.unary, profile.pair);
 }
 
 llvm::Expected<StitchSpace> buildStitchSpace(const Family &family,
@@ -104,7 +99,7 @@ llvm::Error enumerateFamilyStitches(Family &family, const Platform &platform,
   if (!space)
     return space.takeError();
   const FamilyAccuracyProfile &profile = *family.state.accuracy;
-  const AccuracyModel model = modelOf(profile);
+  const AccuracyModel model = accuracyModelOf(profile);
   std::map<StitchChoiceList, double> measured;
   for (const MeasuredStitch &m : profile.calibration)
     measured[m.choice] = m.accuracy;

@@ -17,6 +17,7 @@
 #define SPARSELOOM_SPACE_STITCHENUMERATION_H
 
 #include "sparseloom/IR/Family.h"
+#include "sparseloom/Space/AccuracyModel.h"
 #include "sparseloom/Space/LatencyModel.h"
 #include "sparseloom/Space/Platform.h"
 #include "sparseloom/Space/StitchSpace.h"
@@ -56,9 +57,9 @@ llvm::Error enumerateFamilyStitches(Family &family, const Platform &platform,
                                     const SegmentCosts &costs,
                                     const EnumerationOptions &options);
 
-/// Predicted accuracy of a stitch from the recorded estimator.
-double predictedAccuracy(const FamilyAccuracyProfile &profile,
-                         const StitchChoiceList &choice);
+/// The estimator recorded by profile-accuracy (its naive model is not
+/// recorded).
+AccuracyModel accuracyModelOf(const FamilyAccuracyProfile &profile);
 
 } // namespace sparseloom
 
