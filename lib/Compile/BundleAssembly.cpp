@@ -28,16 +28,6 @@ namespace sparseloom {
 
 namespace {
 
-/// FNV-1a over the bytes: a content identity, not a security hash.
-uint64_t contentHash(const std::vector<uint8_t> &bytes) {
-  uint64_t hash = 1469598103934665603ull;
-  for (uint8_t b : bytes) {
-    hash ^= b;
-    hash *= 1099511628211ull;
-  }
-  return hash ^ bytes.size();
-}
-
 format::ProcessorKind kindOf(ProcessorKind kind) {
   switch (kind) {
   case ProcessorKind::Cpu:
@@ -97,7 +87,7 @@ lowerAllSubgraphs(const std::vector<Family> &families) {
         if (!program)
           return withFile(program.takeError(), family.members[m].file);
         bytes[s][m] = std::move(program->bytes);
-        hashes[s][m] = contentHash(bytes[s][m]);
+        hashes[s][m] = format::fnv1a64(bytes[s][m].data(), bytes[s][m].size());
       }
   }
   return result;
