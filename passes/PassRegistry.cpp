@@ -23,19 +23,13 @@ namespace sparseloom {
 const std::vector<const PassInfo *> &allPasses() {
   static const std::vector<const PassInfo *> passes = [] {
     std::vector<const PassInfo *> list = {
-        &alignFamilyPassInfo(),
-        &canonicalizePassInfo(),
-        &checkCompatPassInfo(),
-        &detectBoundariesPassInfo(),
-        &inferShapesPassInfo(),
-        &sparsityAnalysisPassInfo(),
-        &splitPassInfo(),
-        &fuseActivationPassInfo(),
-        &fuseGeluPassInfo(),
-        &fuseLayerNormPassInfo(),
-        &lowerReportPassInfo(),
-        &profileAccuracyPassInfo(),
-        &enumerateStitchesPassInfo(),
+        &alignFamilyPassInfo(),      &canonicalizePassInfo(),
+        &checkCompatPassInfo(),      &dedupPassInfo(),
+        &detectBoundariesPassInfo(), &inferShapesPassInfo(),
+        &sparsityAnalysisPassInfo(), &splitPassInfo(),
+        &fuseActivationPassInfo(),   &fuseGeluPassInfo(),
+        &fuseLayerNormPassInfo(),    &lowerReportPassInfo(),
+        &profileAccuracyPassInfo(),  &enumerateStitchesPassInfo(),
         &selectVariantsPassInfo(),
     };
     std::sort(

@@ -20,6 +20,7 @@ namespace sparseloom {
 const PassInfo &alignFamilyPassInfo();
 const PassInfo &canonicalizePassInfo();
 const PassInfo &checkCompatPassInfo();
+const PassInfo &dedupPassInfo();
 const PassInfo &detectBoundariesPassInfo();
 const PassInfo &enumerateStitchesPassInfo();
 const PassInfo &fuseActivationPassInfo();

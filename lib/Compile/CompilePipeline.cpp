@@ -250,6 +250,13 @@ runCompilePipeline(const Manifest &manifest,
     return result;
 
   if (llvm::Error err = timed(CompileStage::Dedup, "", [&]() -> llvm::Error {
+        // Within each task, the dedup pass marks the copies in the IR (for
+        // --print-ir-after-all and --stats); the bundle writer then stores
+        // each distinct tensor and program once across all tasks.
+        for (Family &family : result.families)
+          if (llvm::Error err =
+                  runPasses(family, "dedup", options, result.passStatistics))
+            return err;
         auto bytes = buildBundle(*result.contents, {}, &result.stats);
         if (!bytes)
           return bytes.takeError();
