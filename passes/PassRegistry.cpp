@@ -30,7 +30,7 @@ const std::vector<const PassInfo *> &allPasses() {
         &fuseActivationPassInfo(),   &fuseGeluPassInfo(),
         &fuseLayerNormPassInfo(),    &lowerReportPassInfo(),
         &profileAccuracyPassInfo(),  &enumerateStitchesPassInfo(),
-        &selectVariantsPassInfo(),
+        &selectVariantsPassInfo(),   &encodeWeightsPassInfo(),
     };
     std::sort(
         list.begin(), list.end(),

@@ -22,6 +22,7 @@ const PassInfo &canonicalizePassInfo();
 const PassInfo &checkCompatPassInfo();
 const PassInfo &dedupPassInfo();
 const PassInfo &detectBoundariesPassInfo();
+const PassInfo &encodeWeightsPassInfo();
 const PassInfo &enumerateStitchesPassInfo();
 const PassInfo &fuseActivationPassInfo();
 const PassInfo &fuseGeluPassInfo();
