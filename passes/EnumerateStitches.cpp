@@ -20,6 +20,7 @@
 
 #include "Passes.h"
 
+#include "sparseloom/BundleFormat.h"
 #include "sparseloom/Lower/Pipeline.h"
 #include "sparseloom/Pass/PassManager.h"
 #include "sparseloom/Pass/PassRegistry.h"
@@ -40,6 +41,7 @@ llvm::Expected<SegmentCosts> deriveSegmentCosts(const Family &family) {
   const unsigned n = unsigned(perMember.front().size());
   SegmentCosts costs;
   costs.bytes.assign(n, std::vector<double>(k));
+  costs.programHash.assign(n, std::vector<uint64_t>(k));
   costs.work.assign(n, std::vector<SegmentWork>(k));
   for (unsigned s = 0; s < n; ++s)
     for (unsigned m = 0; m < k; ++m) {
@@ -58,6 +60,8 @@ llvm::Expected<SegmentCosts> deriveSegmentCosts(const Family &family) {
       if (!program)
         return withFile(program.takeError(), family.members[m].file);
       costs.bytes[s][m] = double(program->bytes.size());
+      costs.programHash[s][m] =
+          format::fnv1a64(program->bytes.data(), program->bytes.size());
     }
   const Graph &graph = family.reference().graph;
   for (const FamilyBoundary &boundary : family.state.chosen) {

@@ -70,33 +70,9 @@ llvm::Expected<BundleContents::Tensor> tensorOf(const Graph &graph,
 
 } // namespace
 
-llvm::Expected<SubgraphPrograms>
-lowerAllSubgraphs(const std::vector<Family> &families) {
-  SubgraphPrograms result;
-  for (const Family &family : families) {
-    if (!family.state.segments)
-      return makeError("task '" + family.task + "' was not split");
-    const auto &perMember = family.state.segments->perMember;
-    const size_t n = perMember.front().size(), k = perMember.size();
-    auto &bytes =
-        result.bytes.emplace_back(n, std::vector<std::vector<uint8_t>>(k));
-    auto &hashes = result.contentHash.emplace_back(n, std::vector<uint64_t>(k));
-    for (size_t s = 0; s < n; ++s)
-      for (size_t m = 0; m < k; ++m) {
-        auto program = compileForOneSample(*perMember[m][s]);
-        if (!program)
-          return withFile(program.takeError(), family.members[m].file);
-        bytes[s][m] = std::move(program->bytes);
-        hashes[s][m] = format::fnv1a64(bytes[s][m].data(), bytes[s][m].size());
-      }
-  }
-  return result;
-}
-
 llvm::Expected<BundleContents>
 assembleBundleContents(const Manifest &manifest,
-                       const std::vector<Family> &families,
-                       const SubgraphPrograms &programs) {
+                       const std::vector<Family> &families) {
   auto platform = loadPlatformFile(manifest.platform);
   if (!platform)
     return platform.takeError();
@@ -165,15 +141,19 @@ assembleBundleContents(const Manifest &manifest,
         auto key = std::make_tuple(t, s, m);
         auto it = programIndex.find(key);
         if (it == programIndex.end()) {
+          auto program =
+              compileForOneSample(*family.state.segments->perMember[m][s]);
+          if (!program)
+            return withFile(program.takeError(), family.members[m].file);
           it = programIndex.emplace(key, uint32_t(contents.programs.size()))
                    .first;
           contents.programs.push_back({family.task + "." +
                                            family.members[m].variant + ".seg" +
                                            std::to_string(s),
-                                       programs.bytes[t][s][m]});
+                                       std::move(program->bytes)});
         }
         variant.programs.push_back(it->second);
-        variant.memoryBytes += programs.bytes[t][s][m].size();
+        variant.memoryBytes += contents.programs[it->second].blob.size();
         for (size_t p = 0; p < fronts.processors.size(); ++p)
           variant.latencyMs[p] += fronts.segmentLatencyMs[s][m][p];
       }

@@ -7,9 +7,10 @@
 // Per task, the family passes run through the pass manager exactly as
 // sparseloom-opt runs them (so --print-ir-after-all and pass statistics
 // work the same); selection then sees all tasks at once, and the bundle
-// writer deduplicates across them. Every subgraph is lowered once, for one
-// sample, before selection: its bytes give the content identity that lets
-// selection count a subgraph shared by two tasks once.
+// writer deduplicates across them. enumerate-stitches records each
+// subgraph's program hash, the content identity that lets selection count a
+// subgraph shared by two variants or tasks once; only the subgraphs the
+// selection uses are lowered again for the bundle.
 //
 //===----------------------------------------------------------------------===//
 
@@ -218,14 +219,9 @@ runCompilePipeline(const Manifest &manifest,
   if (!reach(CompileStage::Select))
     return result;
 
-  // All tasks together: lower every subgraph, select under one budget,
-  // assemble the bundle's contents.
-  SubgraphPrograms programs;
+  // All tasks together: select under one budget, then lower the subgraphs
+  // the selected variants use into the bundle's contents.
   if (llvm::Error err = timed(CompileStage::Select, "", [&]() -> llvm::Error {
-        auto lowered = lowerAllSubgraphs(result.families);
-        if (!lowered)
-          return lowered.takeError();
-        programs = std::move(*lowered);
         std::vector<Family *> families;
         for (Family &f : result.families)
           families.push_back(&f);
@@ -233,13 +229,9 @@ runCompilePipeline(const Manifest &manifest,
         selection.budgetBytes = double(manifest.memoryBudgetBytes);
         selection.gridSize = manifest.options.sloGrid;
         selection.maxPerTask = manifest.options.maxVariantsPerTask;
-        selection.subgraphId = [&](unsigned t, unsigned s, unsigned m) {
-          return programs.contentHash[t][s][m];
-        };
         if (llvm::Error err = selectFamilyVariants(families, selection))
           return err;
-        auto contents =
-            assembleBundleContents(manifest, result.families, programs);
+        auto contents = assembleBundleContents(manifest, result.families);
         if (!contents)
           return contents.takeError();
         result.contents = std::move(*contents);

@@ -240,10 +240,10 @@ llvm::Error sparseloom::run::runBundle(const BundleRunRequest &request,
         }))
       return err;
     if (!request.output.empty()) {
+      // One row per request: [1, ...] outputs stack to [rows, ...].
       NpyArray all = NpyArray::fromView(last);
-      all.shape.insert(all.shape.begin(), 1);
-      if (all.shape.size() > 1 && all.shape[1] == 1)
-        all.shape.erase(all.shape.begin());
+      if (all.shape.empty() || all.shape[0] != 1)
+        all.shape.insert(all.shape.begin(), 1);
       all.shape[0] = int64_t(rows.size());
       all.data.clear();
       for (const auto &row : rows)

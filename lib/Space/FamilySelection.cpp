@@ -148,10 +148,10 @@ llvm::Error selectFamilyVariants(const std::vector<Family *> &families,
     problem.taskNames.push_back(family.task);
     const unsigned procs = unsigned(fronts.processors.size());
     const unsigned n = unsigned(fronts.segmentBytes.size());
+    // A subgraph is its program's content: identical programs (in two
+    // variants, or two tasks) are stored once, so they count once.
     auto idOf = [&](unsigned s, unsigned m) -> uint64_t {
-      if (options.subgraphId)
-        return options.subgraphId(t, s, m);
-      return (uint64_t(t) << 40) | (uint64_t(s) << 20) | m;
+      return fronts.segmentProgramHash[s][m];
     };
     std::map<std::pair<StitchChoiceList, StitchChoiceList>, bool> seen;
     for (const FamilyFront &front : fronts.fronts) {

@@ -113,6 +113,7 @@ llvm::Error enumerateFamilyStitches(Family &family, const Platform &platform,
   const unsigned n = space->numSegments, k = space->numVariants,
                  procs = space->numProcessors;
   result.segmentBytes = costs.bytes;
+  result.segmentProgramHash = costs.programHash;
   result.segmentLatencyMs.assign(n, std::vector<std::vector<double>>(k));
   for (unsigned s = 0; s < n; ++s)
     for (unsigned m = 0; m < k; ++m)

@@ -149,6 +149,8 @@ struct FamilyStitchFronts {
   std::vector<std::string> processors;
   /// Bytes of member m's segment s as stored: [s][m].
   std::vector<std::vector<double>> segmentBytes;
+  /// Content hash of member m's segment program: [s][m].
+  std::vector<std::vector<uint64_t>> segmentProgramHash;
   /// Latency of member m's segment s on processor p (ms): [s][m][p].
   std::vector<std::vector<std::vector<double>>> segmentLatencyMs;
   std::vector<FamilyFront> fronts;

@@ -20,7 +20,6 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 namespace sparseloom {
@@ -29,10 +28,6 @@ struct FamilySelectionOptions {
   double budgetBytes = 0;
   unsigned gridSize = 16;
   unsigned maxPerTask = 0; // 0: no limit
-  /// Content identity of member m's segment s of task t, so that identical
-  /// subgraphs (dedup) count once; when unset, every subgraph is distinct.
-  std::function<uint64_t(unsigned task, unsigned segment, unsigned member)>
-      subgraphId;
 };
 
 /// Every family must have been enumerated (state.fronts). Errors name the

@@ -30,6 +30,9 @@ namespace sparseloom {
 struct SegmentCosts {
   /// Bytes of the subgraph as it ships (its program).
   std::vector<std::vector<double>> bytes;
+  /// A content hash of that program: equal subgraphs (across variants, or
+  /// tasks) have equal hashes, so selection can count them once.
+  std::vector<std::vector<uint64_t>> programHash;
   /// Its work, for the latency source.
   std::vector<std::vector<SegmentWork>> work;
   /// Bytes of the activations crossing boundary b (per sample).
