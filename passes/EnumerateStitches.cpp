@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Passes.h"
+#include "SegmentWorkAnalysis.h"
 
 #include "sparseloom/BundleFormat.h"
 #include "sparseloom/Lower/Pipeline.h"
@@ -45,18 +46,13 @@ llvm::Expected<SegmentCosts> deriveSegmentCosts(const Family &family) {
   costs.work.assign(n, std::vector<SegmentWork>(k));
   for (unsigned s = 0; s < n; ++s)
     for (unsigned m = 0; m < k; ++m) {
-      std::unique_ptr<Module> segment = perMember[m][s]->clone();
+      const Module &segment = *perMember[m][s];
       // Sparsity patterns decide which kernels the latency model assumes.
-      PassManager pm;
-      auto analysis = createPassPipeline("sparsity-analysis");
-      if (!analysis)
-        return analysis.takeError();
-      for (auto &pass : *analysis)
-        pm.addPass(std::move(pass));
-      if (llvm::Error err = pm.run(*segment))
-        return withFile(std::move(err), family.members[m].file);
-      costs.work[s][m] = describeSegment(*segment);
-      auto program = compileForOneSample(*segment);
+      auto work = analyzeSegmentWork(segment);
+      if (!work)
+        return withFile(work.takeError(), family.members[m].file);
+      costs.work[s][m] = std::move(*work);
+      auto program = compileForOneSample(segment);
       if (!program)
         return withFile(program.takeError(), family.members[m].file);
       costs.bytes[s][m] = double(program->bytes.size());

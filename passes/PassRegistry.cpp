@@ -31,6 +31,7 @@ const std::vector<const PassInfo *> &allPasses() {
         &fuseLayerNormPassInfo(),    &lowerReportPassInfo(),
         &profileAccuracyPassInfo(),  &enumerateStitchesPassInfo(),
         &selectVariantsPassInfo(),   &encodeWeightsPassInfo(),
+        &emitBundlePassInfo(),
     };
     std::sort(
         list.begin(), list.end(),

@@ -22,6 +22,7 @@ const PassInfo &canonicalizePassInfo();
 const PassInfo &checkCompatPassInfo();
 const PassInfo &dedupPassInfo();
 const PassInfo &detectBoundariesPassInfo();
+const PassInfo &emitBundlePassInfo();
 const PassInfo &encodeWeightsPassInfo();
 const PassInfo &enumerateStitchesPassInfo();
 const PassInfo &fuseActivationPassInfo();

@@ -17,6 +17,8 @@
 
 #include "sparseloom/Compile/CompileDriver.h"
 
+#include "sparseloom/Bundle/BundleAssembly.h"
+
 #include "sparseloom/Compile/CompilePipeline.h"
 #include "sparseloom/Compile/CompileSummary.h"
 #include "sparseloom/Export/OnnxExporter.h"
@@ -58,16 +60,6 @@ std::string humanBytes(double bytes) {
   else
     std::snprintf(buffer, sizeof(buffer), "%.0f B", bytes);
   return buffer;
-}
-
-/// A C identifier from the bundle's name: "app" -> "app_loom".
-std::string symbolFor(llvm::StringRef stem) {
-  std::string symbol;
-  for (char c : stem)
-    symbol += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  if (symbol.empty() || std::isdigit(static_cast<unsigned char>(symbol[0])))
-    symbol = "bundle_" + symbol;
-  return symbol + "_loom";
 }
 
 /// Every selected variant as a standalone ONNX model (checker-valid).
@@ -207,34 +199,9 @@ int run(const CompileToolOptions &opts) {
     extra = std::move(*files);
   }
   std::string summary = compileSummaryJson(*manifest, *result);
-  llvm::StringRef bundleBytes(
-      reinterpret_cast<const char *>(result->bundle.data()),
-      result->bundle.size());
-  llvm::StringRef out = opts.output;
-  std::string loomPath, written;
-  llvm::Error err = llvm::Error::success();
-  if (out.endswith(".loom")) {
-    loomPath = out.str();
-    written = loomPath;
-    err = writeFileAtomically(out, bundleBytes);
-    if (!err)
-      err = writeFileAtomically((out + ".json").str(), summary);
-  } else {
-    std::string stem = llvm::sys::path::stem(out).str();
-    llvm::SmallString<256> path(out);
-    llvm::sys::path::append(path, stem + ".loom");
-    loomPath = path.str().str();
-    written = out.str() + "/ (" + stem + ".loom, summary.json)";
-    err = writeDirectoryAtomically(
-        out, {{stem + ".loom", bundleBytes.str()}, {"summary.json", summary}});
-  }
-  if (!err && opts.emitC) {
-    llvm::SmallString<256> base(loomPath);
-    llvm::sys::path::replace_extension(base, "");
-    std::string symbol = symbolFor(llvm::sys::path::filename(base));
-    err = writeBundleAsC(result->bundle, symbol, (base + ".c").str(),
-                         (base + ".h").str());
-  }
+  auto written =
+      writeBundleOutputs(opts.output, result->bundle, summary, opts.emitC);
+  llvm::Error err = written ? llvm::Error::success() : written.takeError();
   if (!err && !extra.empty())
     err = writeDirectoryAtomically(opts.emitOnnxVariants, extra);
   if (err) {
@@ -242,7 +209,7 @@ int run(const CompileToolOptions &opts) {
     return 1;
   }
   if (!opts.quiet)
-    printSummary(llvm::outs(), *result, written);
+    printSummary(llvm::outs(), *result, written->described);
   return 0;
 }
 

@@ -16,8 +16,7 @@
 
 #include "sparseloom/Compile/CompilePipeline.h"
 
-#include "CompileInternal.h"
-
+#include "sparseloom/Bundle/BundleAssembly.h"
 #include "sparseloom/Pass/PassRegistry.h"
 #include "sparseloom/Space/FamilySelection.h"
 #include "sparseloom/Support/Diagnostics.h"
@@ -231,7 +230,16 @@ runCompilePipeline(const Manifest &manifest,
         selection.maxPerTask = manifest.options.maxVariantsPerTask;
         if (llvm::Error err = selectFamilyVariants(families, selection))
           return err;
-        auto contents = assembleBundleContents(manifest, result.families);
+        auto platform = loadPlatformFile(manifest.platform);
+        if (!platform)
+          return platform.takeError();
+        std::vector<BundleTaskSpec> tasks;
+        for (size_t t = 0; t < manifest.tasks.size(); ++t) {
+          const ManifestTask &spec = manifest.tasks[t];
+          tasks.push_back({&result.families[t], spec.slo.latencyMs,
+                           spec.slo.accuracy, spec.requestRateHz});
+        }
+        auto contents = assembleBundleContents(*platform, tasks);
         if (!contents)
           return contents.takeError();
         result.contents = std::move(*contents);

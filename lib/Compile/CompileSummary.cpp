@@ -12,6 +12,8 @@
 
 #include "sparseloom/Compile/CompileSummary.h"
 
+#include "sparseloom/Bundle/BundleSummary.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -35,23 +37,6 @@ MemoryComparison compareMemory(const CompileResult &result) {
   memory.bundle = result.bundle.size();
   return memory;
 }
-
-namespace {
-
-json dedupJson(const BundleDedupStats &s) {
-  return {{"programs_before", s.programsBefore},
-          {"programs_after", s.programsAfter},
-          {"program_bytes_before", s.programBytesBefore},
-          {"program_bytes_after", s.programBytesAfter},
-          {"weight_tensors_before", s.weightTensorsBefore},
-          {"weight_tensors_after", s.weightTensorsAfter},
-          {"weight_bytes_before", s.weightBytesBefore},
-          {"weight_bytes_after", s.weightBytesAfter}};
-}
-
-json nullable(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-} // namespace
 
 std::string compileSummaryJson(const Manifest &manifest,
                                const CompileResult &result) {
@@ -89,19 +74,7 @@ std::string compileSummaryJson(const Manifest &manifest,
       const BundleContents::Task &bt = result.contents->tasks[t];
       task["slo"] = {{"latency_ms", bt.latencyDeadlineMs},
                      {"accuracy", bt.accuracyFloor}};
-      json selected = json::array();
-      for (const BundleContents::Variant &v : bt.variants) {
-        json latency = json::object();
-        for (size_t p = 0; p < v.latencyMs.size(); ++p)
-          latency[result.contents->processors[p].id] = nullable(v.latencyMs[p]);
-        selected.push_back({{"id", v.id},
-                            {"name", v.name},
-                            {"estimated_accuracy", v.estimatedAccuracy},
-                            {"measured_accuracy", nullable(v.measuredAccuracy)},
-                            {"latency_ms", latency},
-                            {"memory_bytes", v.memoryBytes}});
-      }
-      task["selected"] = selected;
+      task["selected"] = selectedVariantsJson(*result.contents, t);
       if (state.selection)
         task["slo_coverage"] = state.selection->coverage;
     }
@@ -113,12 +86,8 @@ std::string compileSummaryJson(const Manifest &manifest,
               {"tasks", std::move(tasks)}};
   if (!result.bundle.empty()) {
     MemoryComparison memory = compareMemory(result);
-    json perTask = json::object();
-    for (const auto &[name, stats] : result.stats.tasks)
-      perTask[name] = dedupJson(stats);
     doc["bundle_bytes"] = result.bundle.size();
-    doc["sharing"] = {{"total", dedupJson(result.stats.total)},
-                      {"tasks", std::move(perTask)}};
+    doc["sharing"] = sharingJson(result.stats);
     doc["memory"] = {
         {"originals_stored_separately", memory.originalsSeparately},
         {"selected_stored_separately", memory.selectedSeparately},

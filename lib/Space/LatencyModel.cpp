@@ -88,6 +88,22 @@ SegmentWork describeSegment(const Module &module) {
   return work;
 }
 
+std::string sparseKernelPattern(const Processor &p, const NodeWork &node) {
+  if (!node.linearWithWeight || node.weightParameters <= 0 ||
+      node.weightNonzeros >= node.weightParameters)
+    return "";
+  // N:M and block patterns are unstructured sparsity too: without a
+  // kernel for the structure, the unstructured kernel still runs them.
+  auto sparse = p.sparseEfficiency.find(node.pattern);
+  if (sparse == p.sparseEfficiency.end() && node.pattern != "dense")
+    sparse = p.sparseEfficiency.find("unstructured");
+  if (sparse == p.sparseEfficiency.end() || !(sparse->second > 0))
+    return "";
+  double density = double(node.weightNonzeros) / double(node.weightParameters);
+  // Sparse time is density / efficiency of the dense time.
+  return density < sparse->second ? sparse->first : "";
+}
+
 double ModeledLatency::nodeLatencyMs(const NodeWork &node,
                                      unsigned processor) const {
   const Processor &p = platform_.processors[processor];
@@ -96,19 +112,13 @@ double ModeledLatency::nodeLatencyMs(const NodeWork &node,
   double weightBytes = double(node.weightParameters) * 4;
   if (node.linearWithWeight) {
     computeMs = node.flops / flopsPerMs;
-    // N:M and block patterns are unstructured sparsity too: without a
-    // kernel for the structure, the unstructured kernel still runs them.
-    auto sparse = p.sparseEfficiency.find(node.pattern);
-    if (sparse == p.sparseEfficiency.end() && node.pattern != "dense")
-      sparse = p.sparseEfficiency.find("unstructured");
-    if (sparse != p.sparseEfficiency.end() && node.weightParameters > 0) {
+    std::string pattern = sparseKernelPattern(p, node);
+    if (!pattern.empty()) {
       double density =
           double(node.weightNonzeros) / double(node.weightParameters);
-      double sparseMs = node.flops * density / (sparse->second * flopsPerMs);
-      if (sparseMs < computeMs) {
-        computeMs = sparseMs;
-        weightBytes = double(node.weightNonzeros) * 8; // value + index
-      }
+      computeMs =
+          node.flops * density / (p.sparseEfficiency.at(pattern) * flopsPerMs);
+      weightBytes = double(node.weightNonzeros) * 8; // value + index
     }
   } else {
     computeMs = node.flops / (p.otherOpEfficiency * flopsPerMs);

@@ -57,6 +57,14 @@ struct SegmentWork {
 /// without them every weight counts as dense-patterned.
 SegmentWork describeSegment(const Module &module);
 
+/// The sparsity pattern whose sparse kernel `processor` runs `node` with:
+/// the node's own pattern, or "unstructured" for a structure the processor
+/// has no kernel for; "" when the dense kernel is at least as fast or the
+/// node has no sparse weight. The choice ModeledLatency's cost assumes, and
+/// the one encode-weights records per processor.
+std::string sparseKernelPattern(const Processor &processor,
+                                const NodeWork &node);
+
 class LatencySource {
 public:
   virtual ~LatencySource() = default;

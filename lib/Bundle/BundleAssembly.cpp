@@ -11,13 +11,20 @@
 // Programs are listed once per (task, segment, member); identical bytes
 // across tasks are merged later by the bundle writer's dedup.
 //
+// The output side (writeBundleOutputs) is here too: the emit-bundle pass and
+// sparseloom-compile deliver a bundle as the same files.
+//
 //===----------------------------------------------------------------------===//
 
-#include "CompileInternal.h"
+#include "sparseloom/Bundle/BundleAssembly.h"
 
 #include "sparseloom/Lower/Pipeline.h"
-#include "sparseloom/Space/Platform.h"
 #include "sparseloom/Support/Diagnostics.h"
+#include "sparseloom/Support/FileIO.h"
+
+#include "llvm/Support/Path.h"
+
+#include <cctype>
 
 #include <cmath>
 #include <limits>
@@ -71,13 +78,10 @@ llvm::Expected<BundleContents::Tensor> tensorOf(const Graph &graph,
 } // namespace
 
 llvm::Expected<BundleContents>
-assembleBundleContents(const Manifest &manifest,
-                       const std::vector<Family> &families) {
-  auto platform = loadPlatformFile(manifest.platform);
-  if (!platform)
-    return platform.takeError();
+assembleBundleContents(const Platform &platform,
+                       llvm::ArrayRef<BundleTaskSpec> tasks) {
   BundleContents contents;
-  for (const Processor &p : platform->processors) {
+  for (const Processor &p : platform.processors) {
     BundleContents::Processor processor;
     processor.id = p.id;
     processor.kind = kindOf(p.kind);
@@ -90,12 +94,30 @@ assembleBundleContents(const Manifest &manifest,
     contents.processors.push_back(std::move(processor));
   }
   std::map<std::tuple<size_t, size_t, size_t>, uint32_t> programIndex;
-  for (size_t t = 0; t < families.size(); ++t) {
-    const Family &family = families[t];
-    const ManifestTask &spec = manifest.tasks[t];
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    const BundleTaskSpec &spec = tasks[t];
+    const Family &family = *spec.family;
     if (!family.state.selection || !family.state.fronts ||
-        !family.state.accuracy)
-      return makeError("task '" + family.task + "' has no selection");
+        !family.state.accuracy || !family.state.segments)
+      return makeError("task '" + family.task +
+                       "' has no selection: run split, profile-accuracy, "
+                       "enumerate-stitches and select-variants first");
+    std::vector<std::string> ids;
+    for (const Processor &p : platform.processors)
+      ids.push_back(p.id);
+    if (family.state.fronts->processors != ids) {
+      auto list = [](const std::vector<std::string> &v) {
+        std::string text;
+        for (const std::string &id : v)
+          text += (text.empty() ? "" : ", ") + id;
+        return text;
+      };
+      return makeError("task '" + family.task +
+                       "' was enumerated for processors " +
+                       list(family.state.fronts->processors) + ", platform '" +
+                       platform.name + "' has " + list(ids) +
+                       ": give the platform enumerate-stitches used");
+    }
     BundleContents::Task task;
     task.name = family.task;
     const Graph &graph = family.reference().graph;
@@ -113,8 +135,8 @@ assembleBundleContents(const Manifest &manifest,
     }
     for (const FamilyMember &member : family.members)
       task.sourceVariants.push_back(member.variant);
-    task.latencyDeadlineMs = spec.slo.latencyMs;
-    task.accuracyFloor = spec.slo.accuracy;
+    task.latencyDeadlineMs = spec.latencyDeadlineMs;
+    task.accuracyFloor = spec.accuracyFloor;
     task.requestRateHz = spec.requestRateHz;
     task.numClasses = family.state.accuracy->classes;
     const FamilyStitchFronts &fronts = *family.state.fronts;
@@ -162,6 +184,53 @@ assembleBundleContents(const Manifest &manifest,
     contents.tasks.push_back(std::move(task));
   }
   return contents;
+}
+
+namespace {
+
+/// "app" -> "app_loom"; anything but letters and digits becomes '_'.
+std::string symbolFor(llvm::StringRef stem) {
+  std::string symbol;
+  for (char c : stem)
+    symbol += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  if (symbol.empty() || std::isdigit(static_cast<unsigned char>(symbol[0])))
+    symbol = "bundle_" + symbol;
+  return symbol + "_loom";
+}
+
+} // namespace
+
+llvm::Expected<BundleOutputPaths>
+writeBundleOutputs(llvm::StringRef out, llvm::ArrayRef<uint8_t> bundle,
+                   const std::string &summaryJson, bool emitC) {
+  llvm::StringRef bytes(reinterpret_cast<const char *>(bundle.data()),
+                        bundle.size());
+  BundleOutputPaths paths;
+  llvm::Error err = llvm::Error::success();
+  if (out.endswith(".loom")) {
+    paths.loom = out.str();
+    paths.described = paths.loom;
+    err = writeFileAtomically(out, bytes);
+    if (!err)
+      err = writeFileAtomically((out + ".json").str(), summaryJson);
+  } else {
+    std::string stem = llvm::sys::path::stem(out).str();
+    llvm::SmallString<256> path(out);
+    llvm::sys::path::append(path, stem + ".loom");
+    paths.loom = path.str().str();
+    paths.described = out.str() + "/ (" + stem + ".loom, summary.json)";
+    err = writeDirectoryAtomically(
+        out, {{stem + ".loom", bytes.str()}, {"summary.json", summaryJson}});
+  }
+  if (!err && emitC) {
+    llvm::SmallString<256> base(paths.loom);
+    llvm::sys::path::replace_extension(base, "");
+    err = writeBundleAsC(bundle, symbolFor(llvm::sys::path::filename(base)),
+                         (base + ".c").str(), (base + ".h").str());
+  }
+  if (err)
+    return err;
+  return paths;
 }
 
 } // namespace sparseloom
