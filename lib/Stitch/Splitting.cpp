@@ -30,6 +30,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <algorithm>
 #include <cassert>
 
 namespace sparseloom {
@@ -57,6 +58,31 @@ void orderBy(std::vector<std::string> &names,
     if (placed.insert(n).second)
       ordered.push_back(n);
   names = std::move(ordered);
+}
+
+/// Values that cross a segment without being produced or read in it (an
+/// attention mask made in the first segment and read in the third, a model
+/// input first read in the last segment) become an input and an output of
+/// that segment under the same name: every
+/// segment then feeds the next with everything later segments read, which
+/// is what running the segments as a chain (profile-accuracy, the bundle's
+/// variants) needs.
+void passThrough(Graph &segment, const Module &member,
+                 const std::vector<std::string> &liveAfter) {
+  llvm::StringSet<> outputs;
+  for (const std::string &out : segment.outputs)
+    outputs.insert(out);
+  for (const std::string &value : liveAfter) {
+    if (value.empty() || outputs.count(value) || member.graph.findWeight(value))
+      continue;
+    if (std::find(segment.inputs.begin(), segment.inputs.end(), value) ==
+        segment.inputs.end()) {
+      segment.inputs.push_back(value);
+      segment.setType(value, member.graph.getType(value));
+    }
+    segment.outputs.push_back(value);
+    outputs.insert(value);
+  }
 }
 
 std::string boundaryText(const Family &family, size_t index) {
@@ -138,6 +164,8 @@ llvm::Error splitFamily(Family &family) {
       if (!segment)
         return withFile(segment.takeError(), member.file);
       Graph &graph = (*segment)->graph;
+      if (s + 1 < ranges->size())
+        passThrough(graph, *member.module, toMember(chosen[s].liveTensors));
       orderBy(graph.inputs,
               s > 0 ? toMember(chosen[s - 1].liveTensors)
                     : std::vector<std::string>(),
