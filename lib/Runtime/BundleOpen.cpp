@@ -74,9 +74,9 @@ sl_status invalid(const char *format, ...)
 sl_status invalid(const char *format, ...) {
   va_list args;
   va_start(args, format);
-  setErrorV(SL_ERROR_INVALID_PROGRAM, format, args);
+  setErrorV(SL_ERROR_INVALID_BUNDLE, format, args);
   va_end(args);
-  return SL_ERROR_INVALID_PROGRAM;
+  return SL_ERROR_INVALID_BUNDLE;
 }
 
 /// First non-zero byte in [begin, end), or `end`.
@@ -337,7 +337,7 @@ sl_status sl_bundle_open(const void *bytes, size_t size,
                     "this runtime reads little-endian bundles in place and "
                     "does not run on big-endian hosts");
   if (size < sizeof(format::BundleHeader))
-    return setError(SL_ERROR_INVALID_PROGRAM,
+    return setError(SL_ERROR_INVALID_BUNDLE,
                     "bundle is %zu bytes, smaller than its %zu-byte header "
                     "(truncated?)",
                     size, sizeof(format::BundleHeader));

@@ -40,9 +40,9 @@ sl_status invalid(const char *format, ...)
 sl_status invalid(const char *format, ...) {
   va_list args;
   va_start(args, format);
-  setErrorV(SL_ERROR_INVALID_PROGRAM, format, args);
+  setErrorV(SL_ERROR_INVALID_BUNDLE, format, args);
   va_end(args);
-  return SL_ERROR_INVALID_PROGRAM;
+  return SL_ERROR_INVALID_BUNDLE;
 }
 
 sl_status checkString(const sl_bundle &b, uint32_t offset, const char *what,

@@ -190,6 +190,8 @@ const char *sl_status_name(sl_status status) {
     return "SL_ERROR_RUNTIME";
   case SL_ERROR_INTERNAL:
     return "SL_ERROR_INTERNAL";
+  case SL_ERROR_INVALID_BUNDLE:
+    return "SL_ERROR_INVALID_BUNDLE";
   }
   return "SL_ERROR_UNKNOWN";
 }

@@ -51,8 +51,8 @@ typedef enum sl_status {
   SL_OK = 0,
   /* A null pointer, an index out of range, a buffer too small. */
   SL_ERROR_INVALID_ARGUMENT = 1,
-  /* The program blob, or a bundle, failed verification (names the table,
-     entry, op or tensor). */
+  /* The program blob failed verification (names the table, entry, op or
+     tensor); also a program stored in a bundle. */
   SL_ERROR_INVALID_PROGRAM = 2,
   /* A newer format major version, or an opcode the resolver lacks. */
   SL_ERROR_UNSUPPORTED = 3,
@@ -68,7 +68,11 @@ typedef enum sl_status {
      range); the outputs of that run are unspecified. */
   SL_ERROR_RUNTIME = 8,
   /* A bug in the runtime; please report it. */
-  SL_ERROR_INTERNAL = 9
+  SL_ERROR_INTERNAL = 9,
+  /* A bundle's header, section table, checksums or tables failed
+     verification (truncated, wrong magic, bad checksum, an offset or index
+     out of range; names the section and entry). */
+  SL_ERROR_INVALID_BUNDLE = 10
 } sl_status;
 
 /* A static string naming `status` ("SL_ERROR_INVALID_PROGRAM", ...). */

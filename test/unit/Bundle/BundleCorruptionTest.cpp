@@ -331,7 +331,7 @@ struct Case {
 TEST_F(BundleCorruptionTest, EachCheckNamesWhatIsWrong) {
   const double nan = std::nan("");
   std::vector<Case> cases = {
-      {"magic", [](auto &b) { b[0] = 'X'; }, SL_ERROR_INVALID_PROGRAM,
+      {"magic", [](auto &b) { b[0] = 'X'; }, SL_ERROR_INVALID_BUNDLE,
        "not a SparseLoom bundle"},
       {"major version",
        [](auto &b) { editHeader(b, [](auto &h) { h.versionMajor = 2; }); },
@@ -340,65 +340,65 @@ TEST_F(BundleCorruptionTest, EachCheckNamesWhatIsWrong) {
        SL_ERROR_UNSUPPORTED, "bundle flags 0x4"},
       {"header size",
        [](auto &b) { editHeader(b, [](auto &h) { h.headerSize = 48; }); },
-       SL_ERROR_INVALID_PROGRAM, "header size 48 is invalid"},
+       SL_ERROR_INVALID_BUNDLE, "header size 48 is invalid"},
       {"no sections",
        [](auto &b) { editHeader(b, [](auto &h) { h.numSections = 0; }); },
-       SL_ERROR_INVALID_PROGRAM, "0 sections"},
+       SL_ERROR_INVALID_BUNDLE, "0 sections"},
       {"section entry size",
        [](auto &b) { editHeader(b, [](auto &h) { h.sectionEntrySize = 48; }); },
-       SL_ERROR_INVALID_PROGRAM, "section table entries are 48 bytes"},
+       SL_ERROR_INVALID_BUNDLE, "section table entries are 48 bytes"},
       {"table offset",
        [](auto &b) {
          editHeader(b, [](auto &h) { h.sectionTableOffset = 128; });
        },
-       SL_ERROR_INVALID_PROGRAM, "not right after"},
+       SL_ERROR_INVALID_BUNDLE, "not right after"},
       {"total size unaligned",
        [](auto &b) { editHeader(b, [](auto &h) { h.totalSize -= 1; }); },
-       SL_ERROR_INVALID_PROGRAM, "must be a multiple of 64"},
+       SL_ERROR_INVALID_BUNDLE, "must be a multiple of 64"},
       {"total size too large",
        [](auto &b) { editHeader(b, [](auto &h) { h.totalSize += 64; }); },
-       SL_ERROR_INVALID_PROGRAM, "truncated"},
+       SL_ERROR_INVALID_BUNDLE, "truncated"},
       {"section outside the file",
        [](auto &b) {
          editSection(b, SectionKind::Latencies,
                      [&](auto &s) { s.offset = b.size() + 640; });
        },
-       SL_ERROR_INVALID_PROGRAM, "section 12 (latencies)"},
+       SL_ERROR_INVALID_BUNDLE, "section 12 (latencies)"},
       {"section unaligned",
        [](auto &b) {
          editSection(b, SectionKind::Programs, [](auto &s) { s.offset += 8; });
        },
-       SL_ERROR_INVALID_PROGRAM, "must be 64-byte aligned"},
+       SL_ERROR_INVALID_BUNDLE, "must be 64-byte aligned"},
       {"sections overlap",
        [](auto &b) {
          uint64_t first = section(b, SectionKind::Strings).offset;
          editSection(b, SectionKind::Tensors,
                      [&](auto &s) { s.offset = first; });
        },
-       SL_ERROR_INVALID_PROGRAM, "start after the previous section"},
+       SL_ERROR_INVALID_BUNDLE, "start after the previous section"},
       {"section size",
        [](auto &b) {
          editSection(b, SectionKind::Tensors, [](auto &s) { s.count += 1; });
        },
-       SL_ERROR_INVALID_PROGRAM, "entries of 96 bytes"},
+       SL_ERROR_INVALID_BUNDLE, "entries of 96 bytes"},
       {"duplicate kind",
        [](auto &b) {
          editSection(b, SectionKind::SourceVariants, [](auto &s) {
            s.kind = uint32_t(SectionKind::ProgramTensors);
          });
        },
-       SL_ERROR_INVALID_PROGRAM, "a second program-tensors section"},
+       SL_ERROR_INVALID_BUNDLE, "a second program-tensors section"},
       {"missing kind",
        [](auto &b) {
          editSection(b, SectionKind::Latencies, [](auto &s) { s.kind = 99; });
        },
-       SL_ERROR_INVALID_PROGRAM, "has no latencies section"},
+       SL_ERROR_INVALID_BUNDLE, "has no latencies section"},
       {"entry size of a kind",
        [](auto &b) {
          editSection(b, SectionKind::Tasks,
                      [](auto &s) { s.kind = uint32_t(SectionKind::Variants); });
        },
-       SL_ERROR_INVALID_PROGRAM, "entries are 72 bytes, expected 56"},
+       SL_ERROR_INVALID_BUNDLE, "entries are 72 bytes, expected 56"},
       {"latency count",
        [](auto &b) {
          editSection(b, SectionKind::Latencies, [&](auto &s) {
@@ -408,19 +408,19 @@ TEST_F(BundleCorruptionTest, EachCheckNamesWhatIsWrong) {
            std::memset(b.data() + s.offset + s.size, 0, 8);
          });
        },
-       SL_ERROR_INVALID_PROGRAM, "latency table has 3 entries"},
+       SL_ERROR_INVALID_BUNDLE, "latency table has 3 entries"},
       {"strings unterminated",
        [](auto &b) {
          BundleSection s = section(b, SectionKind::Strings);
          b[s.offset + s.size - 1] = 'x';
        },
-       SL_ERROR_INVALID_PROGRAM, "end with a NUL byte"},
+       SL_ERROR_INVALID_BUNDLE, "end with a NUL byte"},
       {"tensor unaligned",
        [](auto &b) {
          editEntry<BundleTensor>(b, SectionKind::Tensors, 1,
                                  [](auto &t) { t.offset += 4; });
        },
-       SL_ERROR_INVALID_PROGRAM, "tensor 1: ["},
+       SL_ERROR_INVALID_BUNDLE, "tensor 1: ["},
       {"tensor out of order",
        [](auto &b) {
          uint64_t first =
@@ -429,67 +429,67 @@ TEST_F(BundleCorruptionTest, EachCheckNamesWhatIsWrong) {
          editEntry<BundleTensor>(b, SectionKind::Tensors, 1,
                                  [&](auto &t) { t.offset = first; });
        },
-       SL_ERROR_INVALID_PROGRAM, "sorted by offset"},
+       SL_ERROR_INVALID_BUNDLE, "sorted by offset"},
       {"tensor outside the data",
        [](auto &b) {
          editEntry<BundleTensor>(b, SectionKind::Tensors, 0,
                                  [](auto &t) { t.bytes = uint64_t(1) << 40; });
        },
-       SL_ERROR_INVALID_PROGRAM, "inside the"},
+       SL_ERROR_INVALID_BUNDLE, "inside the"},
       {"tensor hash",
        [](auto &b) {
          editEntry<BundleTensor>(b, SectionKind::Tensors, 0,
                                  [](auto &t) { t.contentHash ^= 1; });
        },
-       SL_ERROR_INVALID_PROGRAM, "tensor 0: content hash"},
+       SL_ERROR_INVALID_BUNDLE, "tensor 0: content hash"},
       {"tensor dtype",
        [](auto &b) {
          editEntry<BundleTensor>(b, SectionKind::Tensors, 0,
                                  [](auto &t) { t.dtype = DType(42); });
        },
-       SL_ERROR_INVALID_PROGRAM, "unknown dtype 42"},
+       SL_ERROR_INVALID_BUNDLE, "unknown dtype 42"},
       {"tensor encoding",
        [](auto &b) {
          editEntry<BundleTensor>(b, SectionKind::Tensors, 0,
                                  [](auto &t) { t.encoding = Encoding(9); });
        },
-       SL_ERROR_INVALID_PROGRAM, "unknown encoding 9"},
+       SL_ERROR_INVALID_BUNDLE, "unknown encoding 9"},
       {"tensor rank",
        [](auto &b) {
          editEntry<BundleTensor>(b, SectionKind::Tensors, 0,
                                  [](auto &t) { t.rank = 9; });
        },
-       SL_ERROR_INVALID_PROGRAM, "rank 9 exceeds 8"},
+       SL_ERROR_INVALID_BUNDLE, "rank 9 exceeds 8"},
       {"tensor negative dim",
        [](auto &b) {
          editEntry<BundleTensor>(b, SectionKind::Tensors, 0,
                                  [](auto &t) { t.dims[0] = -3; });
        },
-       SL_ERROR_INVALID_PROGRAM, "dim 0 is negative"},
+       SL_ERROR_INVALID_BUNDLE, "dim 0 is negative"},
       {"program unaligned",
        [](auto &b) {
          editEntry<BundleProgram>(b, SectionKind::Programs, 1,
                                   [](auto &p) { p.offset += 8; });
        },
-       SL_ERROR_INVALID_PROGRAM, "program 1: ["},
+       SL_ERROR_INVALID_BUNDLE, "program 1: ["},
       {"program size",
        [](auto &b) {
          editEntry<BundleProgram>(b, SectionKind::Programs, 0,
                                   [](auto &p) { p.size -= 64; });
        },
-       SL_ERROR_INVALID_PROGRAM, "the table says"},
+       SL_ERROR_INVALID_BUNDLE, "the table says"},
       {"program tensor list out of range",
        [](auto &b) {
          editEntry<BundleProgram>(b, SectionKind::Programs, 0,
                                   [](auto &p) { p.firstTensor = 100000; });
        },
-       SL_ERROR_INVALID_PROGRAM, "tensor list [100000"},
+       SL_ERROR_INVALID_BUNDLE, "tensor list [100000"},
       {"program tensor index",
        [](auto &b) {
          editEntry<uint32_t>(b, SectionKind::ProgramTensors, 0,
                              [](auto &t) { t = 100000; });
        },
-       SL_ERROR_INVALID_PROGRAM, "names tensor 100000"},
+       SL_ERROR_INVALID_BUNDLE, "names tensor 100000"},
       {"program tensor order",
        [](auto &b) {
          uint32_t first =
@@ -497,7 +497,7 @@ TEST_F(BundleCorruptionTest, EachCheckNamesWhatIsWrong) {
          editEntry<uint32_t>(b, SectionKind::ProgramTensors, 1,
                              [&](auto &t) { t = first; });
        },
-       SL_ERROR_INVALID_PROGRAM, "strictly ascending"},
+       SL_ERROR_INVALID_BUNDLE, "strictly ascending"},
       {"program lists a tensor too few",
        [](auto &b) {
          editEntry<BundleProgram>(b, SectionKind::Programs, 0,
@@ -560,157 +560,157 @@ TEST_F(BundleCorruptionTest, EachCheckNamesWhatIsWrong) {
          editEntry<BundleProcessor>(b, SectionKind::Processors, 0,
                                     [](auto &p) { p.threads = 0; });
        },
-       SL_ERROR_INVALID_PROGRAM, "processor 0 'cpu': 0 threads"},
+       SL_ERROR_INVALID_BUNDLE, "processor 0 'cpu': 0 threads"},
       {"processor kind",
        [](auto &b) {
          editEntry<BundleProcessor>(b, SectionKind::Processors, 0,
                                     [](auto &p) { p.kind = ProcessorKind(7); });
        },
-       SL_ERROR_INVALID_PROGRAM, "unknown kind 7"},
+       SL_ERROR_INVALID_BUNDLE, "unknown kind 7"},
       {"processor figures",
        [nan](auto &b) {
          editEntry<BundleProcessor>(b, SectionKind::Processors, 0,
                                     [nan](auto &p) { p.memoryGBps = nan; });
        },
-       SL_ERROR_INVALID_PROGRAM, "cost figures"},
+       SL_ERROR_INVALID_BUNDLE, "cost figures"},
       {"processor id",
        [](auto &b) {
          editEntry<BundleProcessor>(b, SectionKind::Processors, 0,
                                     [](auto &p) { p.idOffset = 1u << 30; });
        },
-       SL_ERROR_INVALID_PROGRAM, "processor 0: string offset"},
+       SL_ERROR_INVALID_BUNDLE, "processor 0: string offset"},
       {"task name",
        [](auto &b) {
          editEntry<BundleTask>(b, SectionKind::Tasks, 0,
                                [](auto &t) { t.nameOffset = 1u << 30; });
        },
-       SL_ERROR_INVALID_PROGRAM, "task 0: string offset"},
+       SL_ERROR_INVALID_BUNDLE, "task 0: string offset"},
       {"task variant range",
        [](auto &b) {
          editEntry<BundleTask>(b, SectionKind::Tasks, 0,
                                [](auto &t) { t.firstVariant = 1000; });
        },
-       SL_ERROR_INVALID_PROGRAM, "variants [1000, +4)"},
+       SL_ERROR_INVALID_BUNDLE, "variants [1000, +4)"},
       {"task without variants",
        [](auto &b) {
          editEntry<BundleTask>(b, SectionKind::Tasks, 0,
                                [](auto &t) { t.numVariants = 0; });
        },
-       SL_ERROR_INVALID_PROGRAM, "must be at least one"},
+       SL_ERROR_INVALID_BUNDLE, "must be at least one"},
       {"task io range",
        [](auto &b) {
          editEntry<BundleTask>(b, SectionKind::Tasks, 0,
                                [](auto &t) { t.firstTensor = 500; });
        },
-       SL_ERROR_INVALID_PROGRAM, "inputs and outputs [500"},
+       SL_ERROR_INVALID_BUNDLE, "inputs and outputs [500"},
       {"task sources range",
        [](auto &b) {
          editEntry<BundleTask>(b, SectionKind::Tasks, 0,
                                [](auto &t) { t.numSources = 3; });
        },
-       SL_ERROR_INVALID_PROGRAM, "source variants [0, +3)"},
+       SL_ERROR_INVALID_BUNDLE, "source variants [0, +3)"},
       {"task deadline",
        [](auto &b) {
          editEntry<BundleTask>(b, SectionKind::Tasks, 0,
                                [](auto &t) { t.latencyDeadlineMs = -1; });
        },
-       SL_ERROR_INVALID_PROGRAM, "deadline -1 ms"},
+       SL_ERROR_INVALID_BUNDLE, "deadline -1 ms"},
       {"task floor",
        [](auto &b) {
          editEntry<BundleTask>(b, SectionKind::Tasks, 0,
                                [](auto &t) { t.accuracyFloor = 2; });
        },
-       SL_ERROR_INVALID_PROGRAM, "accuracy floor 2"},
+       SL_ERROR_INVALID_BUNDLE, "accuracy floor 2"},
       {"task rate",
        [](auto &b) {
          editEntry<BundleTask>(b, SectionKind::Tasks, 0,
                                [](auto &t) { t.requestRateHz = INFINITY; });
        },
-       SL_ERROR_INVALID_PROGRAM, "request rate"},
+       SL_ERROR_INVALID_BUNDLE, "request rate"},
       {"task tensor dtype",
        [](auto &b) {
          editEntry<BundleTaskTensor>(b, SectionKind::TaskTensors, 0,
                                      [](auto &t) { t.dtype = DType(5); });
        },
-       SL_ERROR_INVALID_PROGRAM, "unknown dtype 5"},
+       SL_ERROR_INVALID_BUNDLE, "unknown dtype 5"},
       {"task input shape",
        [](auto &b) {
          editEntry<BundleTaskTensor>(b, SectionKind::TaskTensors, 0,
                                      [](auto &t) { t.dims[0] += 1; });
        },
-       SL_ERROR_INVALID_PROGRAM, "differs from the task's input"},
+       SL_ERROR_INVALID_BUNDLE, "differs from the task's input"},
       {"source variant name",
        [](auto &b) {
          editEntry<uint32_t>(b, SectionKind::SourceVariants, 1,
                              [](auto &s) { s = 1u << 30; });
        },
-       SL_ERROR_INVALID_PROGRAM, "source variant 1: string offset"},
+       SL_ERROR_INVALID_BUNDLE, "source variant 1: string offset"},
       {"variant names a missing task",
        [](auto &b) {
          editEntry<BundleVariant>(b, SectionKind::Variants, 1,
                                   [](auto &v) { v.task = 5; });
        },
-       SL_ERROR_INVALID_PROGRAM, "variant 1 names task 5"},
+       SL_ERROR_INVALID_BUNDLE, "variant 1 names task 5"},
       {"variant segments range",
        [](auto &b) {
          editEntry<BundleVariant>(b, SectionKind::Variants, 0,
                                   [](auto &v) { v.firstSegment = 1000; });
        },
-       SL_ERROR_INVALID_PROGRAM, "segments [1000, +2)"},
+       SL_ERROR_INVALID_BUNDLE, "segments [1000, +2)"},
       {"variant points to a missing program",
        [](auto &b) {
          editEntry<BundleSegment>(b, SectionKind::Segments, 0,
                                   [](auto &s) { s.program = 4; });
        },
-       SL_ERROR_INVALID_PROGRAM, "segment 0: program 4 does not exist"},
+       SL_ERROR_INVALID_BUNDLE, "segment 0: program 4 does not exist"},
       {"variant source variant",
        [](auto &b) {
          editEntry<BundleSegment>(b, SectionKind::Segments, 3,
                                   [](auto &s) { s.sourceVariant = 7; });
        },
-       SL_ERROR_INVALID_PROGRAM, "segment 1: source variant 7"},
+       SL_ERROR_INVALID_BUNDLE, "segment 1: source variant 7"},
       {"variant programs do not chain",
        [](auto &b) {
          editEntry<BundleSegment>(b, SectionKind::Segments, 1,
                                   [](auto &s) { s.program = 0; });
        },
-       SL_ERROR_INVALID_PROGRAM, "variant 0 'dense+dense' of task 0 'digits'"},
+       SL_ERROR_INVALID_BUNDLE, "variant 0 'dense+dense' of task 0 'digits'"},
       {"variant duplicate id",
        [](auto &b) {
          editEntry<BundleVariant>(b, SectionKind::Variants, 2,
                                   [](auto &v) { v.id = 0; });
        },
-       SL_ERROR_INVALID_PROGRAM, "id 0 is also the id of variant 0"},
+       SL_ERROR_INVALID_BUNDLE, "id 0 is also the id of variant 0"},
       {"variant accuracy",
        [](auto &b) {
          editEntry<BundleVariant>(b, SectionKind::Variants, 0,
                                   [](auto &v) { v.estimatedAccuracy = 1.5; });
        },
-       SL_ERROR_INVALID_PROGRAM, "estimated accuracy 1.5"},
+       SL_ERROR_INVALID_BUNDLE, "estimated accuracy 1.5"},
       {"variant measured accuracy",
        [](auto &b) {
          editEntry<BundleVariant>(b, SectionKind::Variants, 0,
                                   [](auto &v) { v.measuredAccuracy = -1; });
        },
-       SL_ERROR_INVALID_PROGRAM, "measured accuracy -1"},
+       SL_ERROR_INVALID_BUNDLE, "measured accuracy -1"},
       {"variant name",
        [](auto &b) {
          editEntry<BundleVariant>(b, SectionKind::Variants, 3,
                                   [](auto &v) { v.nameOffset = 1u << 30; });
        },
-       SL_ERROR_INVALID_PROGRAM, "variant 3: string offset"},
+       SL_ERROR_INVALID_BUNDLE, "variant 3: string offset"},
       {"latency NaN",
        [nan](auto &b) {
          editEntry<double>(b, SectionKind::Latencies, 2,
                            [nan](auto &l) { l = nan; });
        },
-       SL_ERROR_INVALID_PROGRAM, "latency nan ms on processor 0"},
+       SL_ERROR_INVALID_BUNDLE, "latency nan ms on processor 0"},
       {"latency negative",
        [](auto &b) {
          editEntry<double>(b, SectionKind::Latencies, 2,
                            [](auto &l) { l = -INFINITY; });
        },
-       SL_ERROR_INVALID_PROGRAM, "variant 2"},
+       SL_ERROR_INVALID_BUNDLE, "variant 2"},
   };
   for (const Case &c : cases) {
     std::vector<uint8_t> b = pristine();
