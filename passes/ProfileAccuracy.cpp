@@ -36,7 +36,11 @@ public:
   }
 
   llvm::Error runOnFamily(Family &family) override {
-    if (llvm::Error err = profileFamilyAccuracy(family, options_))
+    AccuracyProfilingOptions options = options_;
+    options.progress = [this](uint64_t done, uint64_t total) {
+      reportProgress(done, total);
+    };
+    if (llvm::Error err = profileFamilyAccuracy(family, options))
       return err;
     const FamilyAccuracyProfile &profile = *family.state.accuracy;
     statistics().add("calibration-stitches",

@@ -62,6 +62,53 @@ std::string humanBytes(double bytes) {
   return buffer;
 }
 
+/// The progress display on stderr: "[stage] task ... 1.23 s", one line per
+/// stage and task. On a terminal, a long pass's count (profile-accuracy's
+/// stitches) is redrawn in place on that line while the stage runs; in a
+/// log the line stays as it was, without control characters.
+class ProgressLine {
+public:
+  explicit ProgressLine(bool live) : live_(live) {}
+
+  void stage(CompileStage stage, const std::string &task, bool done,
+             double seconds) {
+    if (!done) {
+      prefix_ = "[" + std::string(compileStageName(stage)) + "]" +
+                (task.empty() ? "" : " " + task) + " ...";
+      llvm::errs() << prefix_;
+      llvm::errs().flush();
+      drawn_ = false;
+      return;
+    }
+    char text[32];
+    std::snprintf(text, sizeof(text), " %.2f s\n", seconds);
+    if (drawn_)
+      llvm::errs() << "\r\x1b[K" << prefix_;
+    llvm::errs() << text;
+    drawn_ = false;
+  }
+
+  void pass(llvm::StringRef pass, uint64_t done, uint64_t total) {
+    if (!live_ || total == 0)
+      return;
+    // Redraw at most once per percent: a terminal is slow.
+    uint64_t percent = done * 100 / total;
+    if (drawn_ && percent == lastPercent_ && done != total)
+      return;
+    lastPercent_ = percent;
+    llvm::errs() << "\r\x1b[K" << prefix_ << " " << pass << " " << done << "/"
+                 << total;
+    llvm::errs().flush();
+    drawn_ = true;
+  }
+
+private:
+  bool live_;
+  bool drawn_ = false;
+  uint64_t lastPercent_ = 0;
+  std::string prefix_;
+};
+
 /// Every selected variant as a standalone ONNX model (checker-valid).
 llvm::Expected<std::vector<DirectoryEntry>>
 onnxVariants(const CompileResult &result) {
@@ -151,19 +198,17 @@ int run(const CompileToolOptions &opts) {
   options.stopAfter = *stage;
   options.threads = opts.jobs;
   options.passManager.printAfterAll = opts.printAfterAll;
-  if (!opts.quiet)
-    options.progress = [](CompileStage stage, const std::string &task,
-                          bool done, double seconds) {
-      if (!done) {
-        llvm::errs() << "[" << compileStageName(stage) << "]"
-                     << (task.empty() ? "" : " " + task) << " ...";
-        llvm::errs().flush();
-        return;
-      }
-      char text[32];
-      std::snprintf(text, sizeof(text), " %.2f s\n", seconds);
-      llvm::errs() << text;
+  ProgressLine progress(llvm::errs().is_displayed());
+  if (!opts.quiet) {
+    options.progress = [&progress](CompileStage stage, const std::string &task,
+                                   bool done, double seconds) {
+      progress.stage(stage, task, done, seconds);
     };
+    options.passManager.progress = [&progress](llvm::StringRef pass,
+                                               uint64_t done, uint64_t total) {
+      progress.pass(pass, done, total);
+    };
+  }
   auto result = runCompilePipeline(*manifest, options);
   if (!opts.quiet)
     llvm::errs() << (result ? "" : "\n");

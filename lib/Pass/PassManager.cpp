@@ -122,6 +122,7 @@ llvm::Error PassManager::afterPass(const Pass &pass, Module *module,
 
 llvm::Error PassManager::run(Module &module) {
   for (auto &pass : passes_) {
+    pass->setProgressSink(options_.progress);
     if (llvm::Error err = pass->run(module))
       return annotateWithPass(std::move(err), pass->name().str());
     if (llvm::Error err = afterPass(*pass, &module, nullptr))
@@ -132,6 +133,7 @@ llvm::Error PassManager::run(Module &module) {
 
 llvm::Error PassManager::run(Family &family) {
   for (auto &pass : passes_) {
+    pass->setProgressSink(options_.progress);
     if (llvm::Error err = pass->runOnFamily(family))
       return annotateWithPass(std::move(err), pass->name().str());
     if (llvm::Error err = afterPass(*pass, nullptr, &family))

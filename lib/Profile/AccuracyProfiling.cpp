@@ -154,9 +154,24 @@ llvm::Error profileFamilyAccuracy(Family &family,
                      std::to_string(options.exhaustiveLimit) +
                      " (raise the limit or drop exhaustive)");
 
-  // Calibration: the fitting points, or everything.
-  auto calibMeasured =
-      (*calib)->measure(profile.exhaustive ? allChoices(k, n) : fitting);
+  // Calibration: the fitting points, or everything; then the validation
+  // sample (none when the calibration split validates an exhaustive run).
+  std::vector<StitchChoice> calibChoices =
+      profile.exhaustive ? allChoices(k, n) : fitting;
+  std::vector<StitchChoice> validationChoices;
+  if (!profile.exhaustive)
+    validationChoices =
+        sampleOthers(k, n, options.validationSample, fittingSet, options.seed);
+  else if (test)
+    validationChoices = calibChoices;
+  const uint64_t work = calibChoices.size() + validationChoices.size();
+  auto progressFrom = [&](uint64_t before) {
+    return [&options, before, work](size_t done) {
+      if (options.progress)
+        options.progress(before + done, work);
+    };
+  };
+  auto calibMeasured = (*calib)->measure(calibChoices, progressFrom(0));
   if (!calibMeasured)
     return calibMeasured.takeError();
   std::vector<AccuracyMeasurement> fitPoints;
@@ -188,10 +203,8 @@ llvm::Error profileFamilyAccuracy(Family &family,
   if (profile.exhaustive && !test) {
     measured = *calibMeasured;
   } else {
-    auto got = validator.measure(
-        profile.exhaustive ? allChoices(k, n)
-                           : sampleOthers(k, n, options.validationSample,
-                                          fittingSet, options.seed));
+    auto got =
+        validator.measure(validationChoices, progressFrom(calibChoices.size()));
     if (!got)
       return got.takeError();
     measured = std::move(*got);

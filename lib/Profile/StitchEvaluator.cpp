@@ -316,7 +316,8 @@ StitchEvaluator::create(const Family &family, EvaluationData data,
 }
 
 llvm::Expected<std::vector<AccuracyMeasurement>>
-StitchEvaluator::measure(const std::vector<StitchChoice> &choices) {
+StitchEvaluator::measure(const std::vector<StitchChoice> &choices,
+                         const std::function<void(size_t done)> &progress) {
   Impl &impl = *impl_;
   for (const StitchChoice &choice : choices) {
     if (choice.size() != impl.numSegments)
@@ -335,6 +336,7 @@ StitchEvaluator::measure(const std::vector<StitchChoice> &choices) {
             [&](size_t a, size_t b) { return choices[a] < choices[b]; });
   std::vector<AccuracyMeasurement> results(choices.size());
   const StitchChoice *previous = nullptr;
+  size_t done = 0;
   // Only segments up to the one producing the logits matter.
   const unsigned last = impl.logitsSegment;
   for (size_t index : order) {
@@ -352,6 +354,8 @@ StitchEvaluator::measure(const std::vector<StitchChoice> &choices) {
       return accuracy.takeError();
     results[index] = {choice, *accuracy, int64_t(impl.rows)};
     previous = &choice;
+    if (progress)
+      progress(++done);
   }
   return results;
 }

@@ -111,9 +111,24 @@ public:
   /// order and names the member's file in any error.
   virtual llvm::Error runOnFamily(Family &family);
 
+  /// Receives a long pass's progress: `done` of `total` units of work.
+  using ProgressSink =
+      std::function<void(llvm::StringRef pass, uint64_t done, uint64_t total)>;
+  /// Set by the pass manager before the pass runs.
+  void setProgressSink(ProgressSink sink) { progress_ = std::move(sink); }
+
+protected:
+  /// Passes that take seconds (profile-accuracy) call this as they go, so a
+  /// tool can show how far they are; a no-op without a sink.
+  void reportProgress(uint64_t done, uint64_t total) {
+    if (progress_)
+      progress_(name(), done, total);
+  }
+
 private:
   const PassInfo &info_;
   PassStatistics stats_;
+  ProgressSink progress_;
 };
 
 /// Rejects options the pass does not declare (typos must not pass silently).

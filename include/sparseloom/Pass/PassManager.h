@@ -45,6 +45,8 @@ struct PassManagerOptions {
   PrintOptions printOptions;
   /// Where --print-ir-after* output goes.
   llvm::raw_ostream *irDump = &llvm::errs();
+  /// Handed to every pass (Pass::reportProgress); may be empty.
+  Pass::ProgressSink progress;
 };
 
 class PassManager {

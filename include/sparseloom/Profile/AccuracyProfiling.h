@@ -22,6 +22,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace sparseloom {
@@ -37,6 +38,9 @@ struct AccuracyProfilingOptions {
   size_t validationSample = 200;
   uint64_t seed = 1;
   unsigned threads = 2;
+  /// Called as stitches are measured: done of total (calibration and
+  /// validation together).
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 /// Needs split to have run. Errors name the data file or the stitch.

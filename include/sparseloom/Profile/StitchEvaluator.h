@@ -25,6 +25,7 @@
 
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,8 +63,11 @@ public:
   ~StitchEvaluator();
 
   /// Accuracy of every choice (same order as given), each in [0, 1].
+  /// `progress`, when given, is called after each stitch with the number
+  /// measured so far.
   llvm::Expected<std::vector<AccuracyMeasurement>>
-  measure(const std::vector<StitchChoice> &choices);
+  measure(const std::vector<StitchChoice> &choices,
+          const std::function<void(size_t done)> &progress = {});
 
   /// Whether accuracies are top-1 accuracy (true) or agreement with the
   /// reference variant (false: the data has no labels).

@@ -179,3 +179,40 @@ TEST(StitchSpacePipeline, BadSelectionInputsAreErrors) {
   EXPECT_NE(llvm::toString(std::move(unenumerated)).find("has no fronts"),
             std::string::npos);
 }
+
+// profile-accuracy reports each measured stitch to the pass manager's
+// progress sink (sparseloom-compile draws it): counts rise by one up to the
+// total, which is the fitting stitches plus the validation sample.
+TEST(StitchSpacePipeline, ProfileAccuracyReportsProgress) {
+  std::vector<std::string> files;
+  for (const char *v : {"dense", "s90"})
+    files.push_back(kSource + "/examples/zoo/digits/digits." + v + ".onnx");
+  auto family = loadFamily(files, "");
+  ASSERT_TRUE(bool(family)) << llvm::toString(family.takeError());
+  auto passes =
+      createPassPipeline("align-family,detect-boundaries(segments=3),split,"
+                         "profile-accuracy(validation-sample=3,data-dir=" +
+                         kSource + "/examples/zoo/digits)");
+  ASSERT_TRUE(bool(passes)) << llvm::toString(passes.takeError());
+  std::vector<std::pair<uint64_t, uint64_t>> reports;
+  PassManagerOptions options;
+  options.progress = [&](llvm::StringRef pass, uint64_t done, uint64_t total) {
+    EXPECT_EQ(pass, "profile-accuracy");
+    reports.emplace_back(done, total);
+  };
+  PassManager pm(options);
+  for (auto &pass : *passes)
+    pm.addPass(std::move(pass));
+  llvm::Error err = pm.run(*family);
+  ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
+  // k = 2, n = 3: 1 + 3 + 2 fitting stitches (reference, single swaps,
+  // adjacent pairs) and the other original, then 1 of the 2 stitches left
+  // for validation (the sample is capped by what remains).
+  const uint64_t fitting = family->state.accuracy->fittingPoints;
+  const uint64_t validation = family->state.accuracy->estimator->points;
+  EXPECT_EQ(fitting, 7u);
+  EXPECT_EQ(validation, 1u);
+  ASSERT_EQ(reports.size(), fitting + validation);
+  for (size_t i = 0; i < reports.size(); ++i)
+    EXPECT_EQ(reports[i], std::make_pair(uint64_t(i + 1), reports.size()));
+}
