@@ -29,7 +29,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 using namespace sparseloom;
 using namespace sparseloom::run;
@@ -54,6 +56,72 @@ FileSpec parseFileSpec(llvm::StringRef spec) {
 
 /// The runtime's npy errors start with "PATH: "; a DiagnosticError carries
 /// the file separately.
+/// CPU time of the process so far, all threads, in ms.
+double processCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) * 1e-6;
+}
+
+/// Adds the last run's per-op times (SPARSELOOM_PROFILE_OPS) to `opNs`.
+void accumulateOpTimes(ProgramSequence &sequence,
+                       std::vector<std::vector<uint64_t>> &opNs) {
+  opNs.resize(sequence.numPrograms());
+  for (size_t p = 0; p < sequence.numPrograms(); ++p) {
+    size_t ops = sequence.program(p).opCount();
+    opNs[p].resize(ops, 0);
+    for (size_t i = 0; i < ops; ++i)
+      opNs[p][i] += sequence.session().opTimeNs(p, i);
+  }
+}
+
+/// Per (opcode, kernel): total ms per run, share, op count; then the ten
+/// slowest ops. Means over the timed runs.
+void printOpProfile(llvm::raw_ostream &os, ProgramSequence &sequence,
+                    const std::vector<std::vector<uint64_t>> &opNs,
+                    unsigned runs) {
+  struct Row {
+    std::string key;
+    double ms = 0;
+    unsigned count = 0;
+  };
+  std::vector<Row> byType;
+  std::vector<std::pair<double, std::string>> byOp;
+  double total = 0;
+  for (size_t p = 0; p < opNs.size(); ++p)
+    for (size_t i = 0; i < opNs[p].size(); ++i) {
+      sl_op_info info = sequence.program(p).opInfo(i);
+      std::string key = std::string(info.opcode) + " " + info.kernel;
+      double ms = double(opNs[p][i]) * 1e-6 / runs;
+      total += ms;
+      auto it =
+          llvm::find_if(byType, [&](const Row &r) { return r.key == key; });
+      if (it == byType.end()) {
+        byType.push_back({key});
+        it = byType.end() - 1;
+      }
+      it->ms += ms;
+      ++it->count;
+      byOp.push_back({ms, key + " " + info.name});
+    }
+  llvm::sort(byType, [](const Row &a, const Row &b) { return a.ms > b.ms; });
+  os << "op profile (mean of " << runs << " runs, ms):\n";
+  for (const Row &r : byType)
+    os << llvm::format("  %-36s %9.3f %5.1f%% %4u ops\n", r.key.c_str(), r.ms,
+                       total > 0 ? 100 * r.ms / total : 0.0, r.count);
+  os << llvm::format("  %-36s %9.3f\n", static_cast<const char *>("sum of ops"),
+                     total);
+  // SPARSELOOM_PROFILE_OPS=all lists every op, in program order.
+  const char *env = std::getenv("SPARSELOOM_PROFILE_OPS");
+  const bool all = env && std::strcmp(env, "all") == 0;
+  if (!all)
+    llvm::sort(byOp,
+               [](const auto &a, const auto &b) { return a.first > b.first; });
+  os << (all ? "every op:\n" : "slowest ops:\n");
+  for (size_t i = 0; i < byOp.size() && (all || i < 10); ++i)
+    os << llvm::format("  %9.3f  %s\n", byOp[i].first, byOp[i].second.c_str());
+}
+
 llvm::Error npyError(const std::string &path, const std::string &error) {
   llvm::StringRef message(error);
   message.consume_front(path + ": ");
@@ -263,6 +331,11 @@ llvm::Error sparseloom::run::runModels(const RunRequest &request,
   SequenceOptions options;
   options.threads = settings.threads;
   options.checkFinite = request.checkFinite;
+  // SPARSELOOM_PROFILE_OPS=1 times every op and prints per-op-type totals
+  // on stderr after the runs (stdout stays what scripts parse). Off, the
+  // session does not read the clock per op.
+  const char *profileEnv = std::getenv("SPARSELOOM_PROFILE_OPS");
+  options.profileOps = profileEnv && *profileEnv && *profileEnv != '0';
   std::vector<const CompiledModel *> programPointers;
   for (const CompiledModel &program : programs)
     programPointers.push_back(&program);
@@ -298,17 +371,30 @@ llvm::Error sparseloom::run::runModels(const RunRequest &request,
   size_t numPrograms = programs.size();
   std::vector<double> totalMs;
   std::vector<std::vector<double>> programMs(numPrograms);
+  std::vector<std::vector<uint64_t>> opNs; // [program][op], summed over runs
+  std::vector<double> cpuMs;               // process CPU time per timed run
   for (unsigned r = 0; r < warmups + timedRuns; ++r) {
+    const double cpuStart = options.profileOps ? processCpuMs() : 0;
     auto start = std::chrono::steady_clock::now();
     if (llvm::Error err = (*sequence)->run(runInputs, runSources))
       return err;
     auto end = std::chrono::steady_clock::now();
     if (r < warmups)
       continue;
+    if (options.profileOps)
+      cpuMs.push_back(processCpuMs() - cpuStart);
     totalMs.push_back(
         std::chrono::duration<double, std::milli>(end - start).count());
     for (size_t p = 0; p < numPrograms; ++p)
       programMs[p].push_back(double((*sequence)->programTimeNs(p)) * 1e-6);
+    if (options.profileOps)
+      accumulateOpTimes(**sequence, opNs);
+  }
+  if (options.profileOps) {
+    printOpProfile(llvm::errs(), **sequence, opNs, timedRuns);
+    // CPU time of the whole process per run (all threads): on a loaded
+    // machine it moves much less than wall time.
+    printTimingRow(llvm::errs(), "process CPU time", cpuMs);
   }
 
   // Outputs: write the requested files, or summarise every output.

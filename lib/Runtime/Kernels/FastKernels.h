@@ -1,4 +1,4 @@
-//===- FastKernels.h - Optimised math kernels (AVX2+FMA) --------*- C++ -*-===//
+//===- FastKernels.h - Optimised math kernels (AVX2, AVX-512) ---*- C++ -*-===//
 //
 // Part of SparseLoom.
 //
@@ -15,7 +15,9 @@
 // leading dimension ldc, bias has M entries (or is null). Work is split
 // across `pool` when it is non-null. Every function here requires AVX2+FMA:
 // callers check cpuHasAvx2Fma() (the runtime falls back to the reference
-// kernels otherwise). Names follow XNNPACK: op, variant, ISA.
+// kernels otherwise); the dense SGEMM entry points switch to their AVX-512
+// form by themselves when cpuHasAvx512f(). Names follow XNNPACK: op, variant,
+// ISA.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +36,11 @@ class ThreadPool;
 
 /// True when the CPU and OS support AVX2 and FMA (checked once).
 bool cpuHasAvx2Fma();
+/// True when the CPU and OS also support AVX-512F (zmm and opmask state
+/// enabled in XCR0), unless the environment sets SPARSELOOM_NO_AVX512=1
+/// (checked once). The dense SGEMM entry points below then run their
+/// AVX-512 form (SgemmAvx512.cpp) on the same packed weights and scratch.
+bool cpuHasAvx512f();
 
 /// The fused epilogue of a product: optional per-row bias, then activation.
 struct Epilogue {
@@ -94,6 +101,21 @@ void sgemmAvx2(uint32_t m, uint32_t n, uint32_t k, const float *a, size_t lda,
                bool transA, const float *b, size_t ldb, bool transB, float *c,
                size_t ldc, float alpha, float beta, float *scratch,
                ThreadPool *pool);
+
+/// The AVX-512F forms of sgemmPackedTransAvx2 and sgemmAvx2, which call
+/// them when cpuHasAvx512f() (and never for n == 1, m == 0, n == 0 or
+/// k == 0, which they handle themselves). Same arguments, same scratch.
+/// Called directly only by tests and benchmarks, after checking
+/// cpuHasAvx512f().
+void sgemmPackedTransAvx512(const float *packedW, uint32_t m, uint32_t n,
+                            uint32_t k, const float *b, size_t ldb, bool transB,
+                            float *c, size_t ldc, bool transC,
+                            const Epilogue &epilogue, float *scratch,
+                            ThreadPool *pool);
+void sgemmAvx512(uint32_t m, uint32_t n, uint32_t k, const float *a, size_t lda,
+                 bool transA, const float *b, size_t ldb, bool transB, float *c,
+                 size_t ldc, float alpha, float beta, float *scratch,
+                 ThreadPool *pool);
 
 // --- Sparse weight times dense activations -----------------------------------
 

@@ -47,6 +47,18 @@ void sgemmAvx2(uint32_t, uint32_t, uint32_t, const float *, size_t, bool,
   unavailable("sgemmAvx2");
 }
 
+void sgemmPackedTransAvx512(const float *, uint32_t, uint32_t, uint32_t,
+                            const float *, size_t, bool, float *, size_t, bool,
+                            const Epilogue &, float *, ThreadPool *) {
+  unavailable("sgemmPackedTransAvx512");
+}
+
+void sgemmAvx512(uint32_t, uint32_t, uint32_t, const float *, size_t, bool,
+                 const float *, size_t, bool, float *, size_t, float, float,
+                 float *, ThreadPool *) {
+  unavailable("sgemmAvx512");
+}
+
 void spmmCsrAvx2(const SparseMatrixView &, uint32_t, const float *, size_t,
                  float *, size_t, const Epilogue &, ThreadPool *) {
   unavailable("spmmCsrAvx2");

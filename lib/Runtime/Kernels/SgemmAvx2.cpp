@@ -21,6 +21,10 @@
 // matrix-vector product and memory-bound; it gets its own loop
 // (sgemv_6x1__avx2) instead of a 6x16 tile that would be 15/16 padding.
 //
+// On a CPU with AVX-512F the entry points hand the products (all but the
+// matrix-vector one) to SgemmAvx512.cpp, which reads the same packed weights
+// and scratch.
+//
 // Compiled with -mavx2 -mfma. Helpers are static so that none can leak into
 // portable code (see KernelConfig.h).
 //
@@ -701,6 +705,9 @@ void sgemmPackedTransAvx2(const float *packedW, uint32_t m, uint32_t n,
   if (n == 1)
     return runGemv(packedW, m, k, b, ldb, transB, c, ldc, transC, epilogue,
                    scratch, pool);
+  if (cpuHasAvx512f())
+    return sgemmPackedTransAvx512(packedW, m, n, k, b, ldb, transB, c, ldc,
+                                  transC, epilogue, scratch, pool);
   GemmProblem p{m,   n,      k, packedW, 0,      true, false, b,
                 ldb, transB, c, ldc,     transC, 1.f,  0.f,   &epilogue};
   runGemm(p, scratch, pool);
@@ -723,6 +730,9 @@ void sgemmAvx2(uint32_t m, uint32_t n, uint32_t k, const float *a, size_t lda,
     return;
   if (k == 0 || alpha == 0.f)
     return emptyProduct(m, n, c, ldc, false, beta, nullptr);
+  if (cpuHasAvx512f())
+    return sgemmAvx512(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, alpha,
+                       beta, scratch, pool);
   GemmProblem p{m,   n,      k, a,   lda,   false, transA, b,
                 ldb, transB, c, ldc, false, alpha, beta,   nullptr};
   runGemm(p, scratch, pool);

@@ -33,6 +33,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "FastKernels.h"
+#include "FastOps.h"
 #include "ThreadPool.h"
 
 #include <immintrin.h>
@@ -301,6 +302,17 @@ static size_t columnBlock(size_t k, size_t n) {
   return cols < n ? cols : n;
 }
 
+/// columnBlock for the AVX-512 rows: about 1.5 MiB of B, in 64-column
+/// tiles.
+static size_t columnBlockWide(size_t k, size_t n) {
+  constexpr size_t kBytes = 1536 * 1024;
+  size_t cols = kBytes / (sizeof(float) * (k ? k : 1));
+  cols = cols / 64 * 64;
+  if (cols < 64)
+    cols = 64;
+  return cols < n ? cols : n;
+}
+
 /// Sum of the eight lanes.
 static inline float hsum(__m256 x) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
@@ -446,12 +458,24 @@ void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
             });
     return;
   }
-  const size_t block = columnBlock(w.cols, n);
+  // The row loop in 16-float vectors where the CPU has them (same layout
+  // and threading; SpmmAvx512.cpp). Its blocks are wider: at 32 columns
+  // its tiles are half empty, and on the AVX-512 machines measured (2 MiB
+  // of L2 per core) the whole width of BERT's FFN (3072 x 128) or of a
+  // 14x14 ResNet 3x3 layer ran 1.2-1.4x faster than 32-column blocks.
+  const bool wide = cpuHasAvx512Ops();
+  const size_t block =
+      wide ? columnBlockWide(w.cols, n) : columnBlock(w.cols, n);
   runSpmm(w, w.rows, n, rowCost, pool,
           [&](size_t r0, size_t r1, size_t n0, size_t n1) {
-            for (size_t col = n0; col < n1; col += block)
-              csrRows(w, r0, r1, b, ldb, c, ldc, col,
-                      col + block < n1 ? col + block : n1, epilogue, act);
+            for (size_t col = n0; col < n1; col += block) {
+              const size_t end = col + block < n1 ? col + block : n1;
+              if (wide)
+                spmmCsrRowsAvx512(w, r0, r1, b, ldb, c, ldc, col, end,
+                                  epilogue);
+              else
+                csrRows(w, r0, r1, b, ldb, c, ldc, col, end, epilogue, act);
+            }
           });
 }
 

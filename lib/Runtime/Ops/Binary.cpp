@@ -17,6 +17,8 @@
 
 #include "Ops/OpUtil.h"
 
+#include "Kernels/FastOps.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -138,9 +140,42 @@ template <Opcode K> sl_status prepareArith(PrepareContext &ctx) {
   return prepareBinary(ctx, kNumeric, false);
 }
 
+/// Float Add/Sub/Mul/Div with AVX-512 on rows whose operands are
+/// contiguous or broadcast scalars (every pattern the models use: same
+/// shape, per-channel, per-feature, scalar); any other row, the scalar
+/// loop. Bit-identical to the portable loop (FastOps.h).
+template <Opcode K>
+void evalArithAvx512(const OpInstance &op, ExecContext &ctx) {
+  constexpr FastBinary f = K == Opcode::Add   ? FastBinary::Add
+                           : K == Opcode::Sub ? FastBinary::Sub
+                           : K == Opcode::Mul ? FastBinary::Mul
+                                              : FastBinary::Div;
+  const TensorDesc *ins[2] = {&op.input(0), &op.input(1)};
+  Broadcast b;
+  makeBroadcast(op.output(0), ins, 2, b);
+  const float *x = ctx.in<float>(op, 0);
+  const float *y = ctx.in<float>(op, 1);
+  float *z = ctx.out<float>(op, 0);
+  forEachRowParallel(
+      b, ctx.pool,
+      [&](int64_t o, const int64_t *in, int64_t n, const int64_t *s) {
+        if ((s[0] == 0 || s[0] == 1) && (s[1] == 0 || s[1] == 1)) {
+          binaryAvx512(f, x + in[0], s[0], y + in[1], s[1], z + o, n);
+          return;
+        }
+        for (int64_t i = 0; i < n; ++i)
+          z[o + i] = Arith<K>::template apply<float>(x[in[0] + i * s[0]],
+                                                     y[in[1] + i * s[1]]);
+      });
+}
+
 template <Opcode K>
 sl_status evalArith(const OpInstance &op, ExecContext &ctx) {
   sl_status status = SL_OK;
+  if (op.input(0).dtype == DType::F32 && cpuHasAvx512Ops()) {
+    evalArithAvx512<K>(op, ctx);
+    return SL_OK;
+  }
   dispatchDType(op.input(0).dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (K == Opcode::Div && std::is_integral<T>::value) {

@@ -12,7 +12,9 @@
 //    as W[N, K] (output features x reduction: an encoded weight is always
 //    stored that way, a Dense one is packed that way at load) and the
 //    activations as [K, M]. DenseGemmAvx2 reads A and writes Y in their
-//    [M, K]/[M, N] layouts directly (sgemmPackedTransAvx2); the sparse
+//    [M, K]/[M, N] layouts directly (sgemmPackedTransAvx2), except with
+//    AVX-512, whose wide tile writes Y^T into scratch faster than Y itself
+//    (then transposed once, see weightPath); the sparse
 //    kernels need A transposed into scratch and their result transposed
 //    back, except for a single row (M == 1), where both views coincide.
 //  * An activation product (attention's Q x K^T): both operands computed at
@@ -64,8 +66,11 @@ void transpose(KernelId kernel, const float *src, uint32_t rows, uint32_t cols,
 size_t weightPathScratch(KernelId kernel, Encoding encoding, uint32_t m,
                          uint32_t n, uint32_t k, bool aTransposed,
                          unsigned threads) {
-  if (kernel == KernelId::DenseGemmAvx2)
-    return productScratchBytes(kernel, encoding, n, m, k, threads);
+  if (kernel == KernelId::DenseGemmAvx2) {
+    // [Yt (N x M) for the AVX-512 kernel][kernel scratch].
+    size_t yt = m > 1 ? alignScratch(sizeof(float) * size_t(n) * m) : 0;
+    return yt + productScratchBytes(kernel, encoding, n, m, k, threads);
+  }
   size_t at =
       (!aTransposed && m > 1) ? alignScratch(sizeof(float) * size_t(k) * m) : 0;
   size_t yt = m > 1 ? alignScratch(sizeof(float) * size_t(n) * m) : 0;
@@ -79,6 +84,22 @@ void weightPath(KernelId kernel, const WeightMatrix &w, const float *a,
   const uint32_t n = w.rows, k = w.cols;
   auto *scratch = static_cast<uint8_t *>(ctx.scratch);
   if (kernel == KernelId::DenseGemmAvx2) {
+    if (m > 1 && cpuHasAvx512f()) {
+      // The AVX-512 tile is 64 columns wide and K is cut in blocks of at
+      // most 128: storing it transposed, element by element, once per K
+      // block costs more than computing Yt = W * A^T row-major and
+      // transposing it once at the end.
+      float *yt = reinterpret_cast<float *>(scratch);
+      scratch += alignScratch(sizeof(float) * size_t(n) * m);
+      sgemmPackedTransAvx2(w.packed, n, m, k, a, aTransposed ? m : k,
+                           !aTransposed, yt, m, false, e,
+                           reinterpret_cast<float *>(scratch), ctx.pool);
+      transposeAvx2(yt, n, m, m, y, n, ctx.pool);
+      return;
+    }
+    // Skip the Yt slice: the AVX2 kernel stores transposed itself.
+    if (m > 1)
+      scratch += alignScratch(sizeof(float) * size_t(n) * m);
     sgemmPackedTransAvx2(w.packed, n, m, k, a, aTransposed ? m : k,
                          !aTransposed, y, n, true, e,
                          reinterpret_cast<float *>(scratch), ctx.pool);

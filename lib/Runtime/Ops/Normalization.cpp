@@ -18,6 +18,8 @@
 #include "Ops/OpUtil.h"
 #include "Ops/VectorMath.h"
 
+#include "Kernels/FastOps.h"
+
 #include <cmath>
 
 namespace sparseloom {
@@ -128,6 +130,14 @@ sl_status evalSoftmax(const OpInstance &op, ExecContext &ctx) {
           inner);
   const float *x = ctx.in<float>(op, 0);
   float *y = ctx.out<float>(op, 0);
+  // A contiguous Softmax row (attention's) in one fused AVX-512 pass pair.
+  if (!Log && inner == 1 && n > 0 && cpuHasAvx512Ops()) {
+    parallelRange(ctx.pool, outer, outer * n, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row)
+        softmaxRowAvx512(x + row * n, y + row * n, n);
+    });
+    return SL_OK;
+  }
   // Rows are independent: split them over the pool.
   auto rows = [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
@@ -238,11 +248,16 @@ sl_status evalLayerNorm(const OpInstance &op, ExecContext &ctx) {
   float *y = ctx.out<float>(op, 0);
   float *meanOut = op.numOutputs() > 1 ? ctx.out<float>(op, 1) : nullptr;
   float *invOut = op.numOutputs() > 2 ? ctx.out<float>(op, 2) : nullptr;
+  const bool wide = n > 0 && cpuHasAvx512Ops();
   auto rows = [&](int64_t begin, int64_t end) {
     for (int64_t o = begin; o < end; ++o) {
       float m, inv;
-      layerNormRow(x + o * n, y + o * n, n, p.epsilon, scale, scaleAll, bias,
-                   biasAll, m, inv);
+      if (wide)
+        layerNormRowAvx512(x + o * n, y + o * n, n, p.epsilon, scale, scaleAll,
+                           bias, biasAll, m, inv);
+      else
+        layerNormRow(x + o * n, y + o * n, n, p.epsilon, scale, scaleAll, bias,
+                     biasAll, m, inv);
       if (meanOut)
         meanOut[o] = m;
       if (invOut)

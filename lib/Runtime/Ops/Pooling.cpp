@@ -20,6 +20,8 @@
 
 #include "Ops/OpUtil.h"
 
+#include "Kernels/FastOps.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -184,8 +186,19 @@ void maxPoolPlaneFast(const PoolGeom &g, const T *xp, T *yp) {
   }
 }
 
+/// The AVX-512 plane kernel takes float planes without dilation, at W
+/// stride 1 or 2 (ResNet's 3x3/2 stem pool), whose padded row fits its
+/// buffer.
+bool fastMaxPool(const PoolGeom &g) {
+  const int64_t span = (g.ow - 1) * g.sw + g.kw;
+  return g.dh == 1 && g.dw == 1 && (g.sw == 1 || g.sw == 2) &&
+         span <= kMaxPoolFastWidth && g.pl + g.w <= kMaxPoolFastWidth &&
+         cpuHasAvx512Ops();
+}
+
 sl_status evalMaxPool(const OpInstance &op, ExecContext &ctx) {
   const PoolGeom g = geometry(op);
+  const bool fast = op.input(0).dtype == DType::F32 && fastMaxPool(g);
   dispatchDType(op.input(0).dtype, [&](auto tag) {
     using T = decltype(tag);
     const T *x = ctx.in<T>(op, 0);
@@ -194,14 +207,22 @@ sl_status evalMaxPool(const OpInstance &op, ExecContext &ctx) {
       for (int64_t plane = begin; plane < end; ++plane) {
         const T *xp = x + plane * g.h * g.w;
         T *yp = y + plane * g.oh * g.ow;
+        // The AVX-512 kernel checks the rows it reads for NaN itself; the
+        // portable path scans the plane first.
+        if constexpr (std::is_same<T, float>::value) {
+          if (fast && maxPoolPlaneAvx512(xp, g.h, g.w, yp, g.oh, g.ow, g.kh,
+                                         g.kw, g.sh, g.sw, g.pt, g.pl))
+            continue;
+        }
         bool nan = false;
         if constexpr (std::is_floating_point<T>::value)
           for (int64_t i = 0; i < g.h * g.w; ++i)
             nan |= xp[i] != xp[i];
-        if (nan)
+        if (nan) {
           maxPoolPlaneExact(g, xp, yp);
-        else
-          maxPoolPlaneFast(g, xp, yp);
+          continue;
+        }
+        maxPoolPlaneFast(g, xp, yp);
       }
     };
     parallelRange(ctx.pool, g.n * g.c, g.n * g.c * g.oh * g.ow * g.kh * g.kw,

@@ -10,6 +10,9 @@
 // 16-column tails, K and N across block boundaries (kKC = 256, kNC = 1024),
 // padded leading dimensions, misaligned scratch, one and two threads. Every
 // case also checks that nothing outside C or past the scratch is written.
+// On a CPU with AVX-512F the entry points run the AVX-512 kernels; the
+// *Avx512 tests call those directly, and ctest runs the binary once more with
+// SPARSELOOM_NO_AVX512=1 so that the AVX2 kernels stay covered.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +20,7 @@
 #include "ThreadPool.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -50,11 +54,40 @@ struct Scratch {
 };
 
 const Shape kShapes[] = {
-    {1, 1, 1},      {1, 2, 1},    {6, 16, 4},     {5, 9, 3},
-    {7, 17, 13},    {13, 8, 9},   {12, 15, 255},  {2, 33, 256},
-    {19, 31, 257},  {64, 64, 64}, {37, 100, 600}, {6, 1030, 20},
-    {100, 49, 147}, {48, 1, 300}, {7, 1, 5},      {96, 200, 33},
+    {1, 1, 1},
+    {1, 2, 1},
+    {6, 16, 4},
+    {5, 9, 3},
+    {7, 17, 13},
+    {13, 8, 9},
+    {12, 15, 255},
+    {2, 33, 256},
+    {19, 31, 257},
+    {64, 64, 64},
+    {37, 100, 600},
+    {6, 1030, 20},
+    {100, 49, 147},
+    {48, 1, 300},
+    {7, 1, 5},
+    {96, 200, 33},
+    // The AVX-512 tiles: 64 columns and 48/32/16-column tails, K blocks of
+    // at most 128 cut evenly.
+    {6, 64, 128},
+    {13, 65, 129},
+    {30, 130, 300},
+    {7, 48, 7},
+    {12, 112, 200},
 };
+
+/// Which implementation a case runs: the public entry point (AVX-512 where
+/// the CPU has it) or the AVX-512 one directly.
+enum class Isa { Dispatch, Avx512 };
+
+#define SKIP_WITHOUT_AVX512()                                                  \
+  do {                                                                         \
+    if (!cpuHasAvx512f())                                                      \
+      GTEST_SKIP() << "no AVX-512F on this CPU (or SPARSELOOM_NO_AVX512)";     \
+  } while (0)
 
 /// want[m][n] = epilogue(sum_k W[m][k] * B[k][n]) in double.
 std::vector<double> referenceProduct(const std::vector<float> &w,
@@ -84,7 +117,8 @@ const EpilogueCase kEpilogues[] = {
 };
 
 void runPackedCase(const Shape &s, bool transB, bool transC,
-                   const EpilogueCase &ec, ThreadPool *pool) {
+                   const EpilogueCase &ec, ThreadPool *pool,
+                   Isa isa = Isa::Dispatch) {
   SCOPED_TRACE(::testing::Message()
                << "m=" << s.m << " n=" << s.n << " k=" << s.k
                << " transB=" << transB << " transC=" << transC
@@ -115,8 +149,13 @@ void runPackedCase(const Shape &s, bool transB, bool transC,
 
   const unsigned threads = pool ? pool->threads() : 1;
   Scratch scratch(sgemmScratchBytes(s.m, s.n, s.k, threads));
-  sgemmPackedTransAvx2(packed.data(), s.m, s.n, s.k, b.data(), ldb, transB,
-                       c.data(), ldc, transC, e, scratch.data(), pool);
+  // The AVX-512 entry point leaves n == 1 to the AVX2 one.
+  if (isa == Isa::Avx512 && s.n > 1)
+    sgemmPackedTransAvx512(packed.data(), s.m, s.n, s.k, b.data(), ldb, transB,
+                           c.data(), ldc, transC, e, scratch.data(), pool);
+  else
+    sgemmPackedTransAvx2(packed.data(), s.m, s.n, s.k, b.data(), ldb, transB,
+                         c.data(), ldc, transC, e, scratch.data(), pool);
 
   std::vector<double> want = referenceProduct(w, bMat, s, e);
   if (transC) {
@@ -170,6 +209,22 @@ TEST(SgemmPacked, TransposedOperands) {
     }
 }
 
+TEST(SgemmPackedAvx512, MatchesNaiveProduct) {
+  SKIP_WITHOUT_AVX512();
+  ThreadPool pool(2);
+  for (const Shape &s : kShapes) {
+    for (const EpilogueCase &ec : kEpilogues) {
+      runPackedCase(s, false, false, ec, nullptr, Isa::Avx512);
+      runPackedCase(s, false, false, ec, &pool, Isa::Avx512);
+    }
+    for (int layout = 1; layout < 4; ++layout) {
+      bool transB = layout & 1, transC = layout & 2;
+      runPackedCase(s, transB, transC, kEpilogues[2], nullptr, Isa::Avx512);
+      runPackedCase(s, transB, transC, kEpilogues[3], &pool, Isa::Avx512);
+    }
+  }
+}
+
 TEST(SgemmPacked, EmptyK) {
   SKIP_WITHOUT_AVX2();
   // K = 0: the output is the epilogue of zero.
@@ -211,7 +266,7 @@ TEST(SgemmPacked, SameBitsForAnyThreadCount) {
 }
 
 void runUnpackedCase(const Shape &s, bool transA, bool transB, float alpha,
-                     float beta, ThreadPool *pool) {
+                     float beta, ThreadPool *pool, Isa isa = Isa::Dispatch) {
   SCOPED_TRACE(::testing::Message()
                << "m=" << s.m << " n=" << s.n << " k=" << s.k
                << " transA=" << transA << " transB=" << transB
@@ -239,8 +294,12 @@ void runUnpackedCase(const Shape &s, bool transA, bool transB, float alpha,
                                    : c0[size_t(i) * s.n + j];
   const unsigned threads = pool ? pool->threads() : 1;
   Scratch scratch(sgemmScratchBytesUnpacked(s.m, s.n, s.k, threads));
-  sgemmAvx2(s.m, s.n, s.k, a.data(), lda, transA, b.data(), ldb, transB,
-            c.data(), ldc, alpha, beta, scratch.data(), pool);
+  if (isa == Isa::Avx512)
+    sgemmAvx512(s.m, s.n, s.k, a.data(), lda, transA, b.data(), ldb, transB,
+                c.data(), ldc, alpha, beta, scratch.data(), pool);
+  else
+    sgemmAvx2(s.m, s.n, s.k, a.data(), lda, transA, b.data(), ldb, transB,
+              c.data(), ldc, alpha, beta, scratch.data(), pool);
 
   std::vector<double> want(size_t(s.m) * s.n);
   for (uint32_t i = 0; i < s.m; ++i)
@@ -256,18 +315,31 @@ void runUnpackedCase(const Shape &s, bool transA, bool transB, float alpha,
   EXPECT_TRUE(scratch.intact()) << "scratch overrun";
 }
 
+const Shape kUnpackedShapes[] = {{1, 1, 1},      {3, 5, 7},       {6, 16, 256},
+                                 {17, 33, 300},  {150, 70, 40},   {64, 1, 64},
+                                 {9, 1040, 9},   {200, 130, 270}, {128, 64, 64},
+                                 {128, 128, 64}, {300, 100, 20},  {7, 80, 129}};
+
 TEST(SgemmUnpacked, TransposesAlphaBeta) {
   SKIP_WITHOUT_AVX2();
   ThreadPool pool(2);
-  const Shape shapes[] = {{1, 1, 1},     {3, 5, 7},      {6, 16, 256},
-                          {17, 33, 300}, {150, 70, 40},  {64, 1, 64},
-                          {9, 1040, 9},  {200, 130, 270}};
-  for (const Shape &s : shapes)
+  for (const Shape &s : kUnpackedShapes)
     for (int t = 0; t < 4; ++t) {
       runUnpackedCase(s, t & 1, t & 2, 1.f, 0.f, nullptr);
       runUnpackedCase(s, t & 1, t & 2, 0.5f, 2.f, &pool);
     }
   runUnpackedCase({20, 20, 20}, false, false, -1.5f, 1.f, nullptr);
+}
+
+TEST(SgemmUnpackedAvx512, TransposesAlphaBeta) {
+  SKIP_WITHOUT_AVX512();
+  ThreadPool pool(2);
+  for (const Shape &s : kUnpackedShapes)
+    for (int t = 0; t < 4; ++t) {
+      runUnpackedCase(s, t & 1, t & 2, 1.f, 0.f, nullptr, Isa::Avx512);
+      runUnpackedCase(s, t & 1, t & 2, 0.5f, 2.f, &pool, Isa::Avx512);
+    }
+  runUnpackedCase({20, 20, 20}, false, false, -1.5f, 1.f, nullptr, Isa::Avx512);
 }
 
 TEST(SgemmUnpacked, EmptyKScalesC) {
@@ -305,8 +377,15 @@ TEST(CpuInfo, AgreesWithCompilerBuiltin) {
   bool builtin =
       __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   EXPECT_EQ(cpuHasAvx2Fma(), builtin);
+  // AVX-512F implies AVX2+FMA here, and the environment can switch it off.
+  const char *off = std::getenv("SPARSELOOM_NO_AVX512");
+  if (off && *off && *off != '0')
+    EXPECT_FALSE(cpuHasAvx512f());
+  else
+    EXPECT_EQ(cpuHasAvx512f(), builtin && __builtin_cpu_supports("avx512f"));
 #else
   EXPECT_FALSE(cpuHasAvx2Fma());
+  EXPECT_FALSE(cpuHasAvx512f());
 #endif
 }
 

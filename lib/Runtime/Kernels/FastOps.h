@@ -1,0 +1,103 @@
+//===- FastOps.h - AVX-512 sparse rows and fast non-GEMM ops ----*- C++ -*-===//
+//
+// Part of SparseLoom.
+//
+//===----------------------------------------------------------------------===//
+//
+// The fast paths that sit beside FastKernels.h's products: an AVX-512 form of
+// the CSR SpMM row loop (SpmmAvx512.cpp), the transcendental functions and
+// Softmax rows (VectorMathAvx512.cpp), and the elementwise, LayerNorm and
+// MaxPool loops of the non-GEMM ops (ElementwiseAvx512.cpp). The op kernels
+// in lib/Runtime/Ops keep their portable loops and call these only after
+// checking cpuHasAvx512Ops(), so one binary runs anywhere (docs/Kernels.md,
+// "Non-GEMM ops").
+//
+// Every function works on plain arrays; threads are the caller's business
+// (the ops split rows over the pool). Results of one function never depend
+// on how its caller splits a range: tails go through the same lanes, masked.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSELOOM_RUNTIME_KERNELS_FASTOPS_H
+#define SPARSELOOM_RUNTIME_KERNELS_FASTOPS_H
+
+#include "FastKernels.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sparseloom {
+namespace runtime {
+
+/// True when the CPU and OS support AVX-512F, BW, DQ and VL (zmm and opmask
+/// state enabled in XCR0), unless SPARSELOOM_NO_AVX512 is set to something
+/// other than 0 (checked once; the same switch as the dense SGEMM's).
+bool cpuHasAvx512Ops();
+
+// --- Sparse products (SpmmAvx512.cpp) ---------------------------------------
+
+/// The AVX-512 form of SpmmAvx2.cpp's CSR row loop: rows [r0, r1) of
+/// C = epilogue(W * B) over columns [n0, n1), 64-column tiles (16 FMA
+/// chains) and masked 16-column tails. Each output element sums its row's
+/// nonzeros in four interleaved streams, whatever tile it falls in, so the
+/// result does not depend on how columns are split. spmmCsrAvx2 calls it
+/// when cpuHasAvx512Ops().
+void spmmCsrRowsAvx512(const SparseMatrixView &w, size_t r0, size_t r1,
+                       const float *b, size_t ldb, float *c, size_t ldc,
+                       size_t n0, size_t n1, const Epilogue &epilogue);
+
+// --- Transcendental functions (VectorMathAvx512.cpp) ------------------------
+
+/// The functions of Ops/VectorMath.h (same order, same meaning).
+enum class FastFunction { Exp, Erf, Tanh, Sigmoid, GeluErf, GeluTanh };
+
+/// y[i] = f(x[i]) for i < n, sixteen lanes at a time with the formulas of
+/// VectorMath.h; x and y may be the same array.
+void vectorFunctionAvx512(FastFunction f, const float *x, float *y, int64_t n);
+
+// --- Elementwise, normalisation, pooling (ElementwiseAvx512.cpp) ------------
+// (softmaxRowAvx512 lives in VectorMathAvx512.cpp, beside its exp.)
+
+enum class FastBinary { Add, Sub, Mul, Div };
+
+/// z[i] = x[i * sx] op y[i * sy] for i < n, with sx and sy each 0 (a
+/// broadcast scalar) or 1. z may be x or y (same-shape in-place).
+void binaryAvx512(FastBinary op, const float *x, int64_t sx, const float *y,
+                  int64_t sy, float *z, int64_t n);
+
+/// y[i] = min(max(x[i], lo), hi) with NaN passing through (Relu is
+/// [0, inf)); x and y may be the same array.
+void clampAvx512(const float *x, float *y, int64_t n, float lo, float hi);
+
+/// Softmax of one contiguous row of n > 0 elements (the max subtracted,
+/// exp as VectorMath's clamped one, the sum in double).
+void softmaxRowAvx512(const float *x, float *y, int64_t n);
+
+/// LayerNormalization of one contiguous row of n > 0 elements: mean and
+/// variance in double, y = (x - mean) * inv * scale + bias, where scale
+/// and bias have n entries or, when scaleAll / biasAll, one (bias may be
+/// null). Returns the mean and inv = 1 / sqrt(var + epsilon) as floats.
+void layerNormRowAvx512(const float *x, float *y, int64_t n, float epsilon,
+                        const float *scale, bool scaleAll, const float *bias,
+                        bool biasAll, float &meanOut, float &invOut);
+
+/// The widest input row maxPoolPlaneAvx512 takes (its row buffer is on
+/// the stack).
+constexpr int64_t kMaxPoolFastWidth = 4096;
+
+/// MaxPool of one [h, w] plane into [oh, ow], dilation 1, stride sw of 1
+/// or 2 along W (any sh), pads pt (top) and pl (left); windows are clipped
+/// to the input, as the reference does. w + pl and (ow - 1) * sw + kw must
+/// not exceed kMaxPoolFastWidth. Returns false when an input row it read
+/// held a NaN: y is then wrong and the caller must use its NaN-aware
+/// kernel (NaN rows nobody reads cannot change the result). Without NaN,
+/// the max is exact, so y equals the portable kernel's (up to the sign of
+/// a zero).
+bool maxPoolPlaneAvx512(const float *x, int64_t h, int64_t w, float *y,
+                        int64_t oh, int64_t ow, int64_t kh, int64_t kw,
+                        int64_t sh, int64_t sw, int64_t pt, int64_t pl);
+
+} // namespace runtime
+} // namespace sparseloom
+
+#endif // SPARSELOOM_RUNTIME_KERNELS_FASTOPS_H
