@@ -8,8 +8,8 @@
 // variants) in under a second with bounded memory. Segment options are drawn
 // like real families: sparser variants lose more accuracy, run faster on a
 // CPU and take less memory, with noise so that no variant dominates another
-// everywhere. Reported counters: the front size and the most partial
-// stitches the DP held at once.
+// everywhere. Reported counters: the front size, the most partial
+// stitches the DP held at once, and the most memory its buffers held.
 //
 //===----------------------------------------------------------------------===//
 
@@ -103,12 +103,14 @@ void runFront(benchmark::State &state, unsigned processors, bool split,
   }
   state.counters["front"] = double(frontSize);
   state.counters["peak_partial"] = double(stats.peakPartialPoints);
+  // Memory the DP holds at its peak (fronts, back-pointers, buffers).
+  state.counters["peak_MiB"] = double(stats.peakBytes) / (1 << 20);
 }
 
 void BM_FrontOneProcessorExact(benchmark::State &state) {
   runFront(state, 1, false, 0);
 }
-// A thousandth of each objective's range: below the accuracy estimator's
+// A hundredth of each objective's range: below the accuracy estimator's
 // error and the latency noise, so nothing a scheduler could use is lost.
 void BM_FrontOneProcessor(benchmark::State &state) {
   runFront(state, 1, false, 1e-2);

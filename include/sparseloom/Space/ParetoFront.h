@@ -6,19 +6,21 @@
 //
 // The Pareto front over (accuracy score ↑, latency ↓, memory ↓) of a stitch
 // space, computed by dynamic programming over segments: after segment s the
-// DP keeps, per processor that ran segment s, only the partial stitches no
-// other partial stitch dominates. All three objectives are sums over
-// segments (plus transfer costs between consecutive processors), so a
-// partial stitch dominated at segment s stays dominated whatever follows:
-// the DP front equals the brute-force front, which is also provided, for
-// tests on small spaces.
+// DP keeps, per processor that ran segment s (and, with pair scores, per
+// variant of segment s), only the partial stitches no other partial stitch
+// dominates. All three objectives are sums over segments (plus pair scores
+// and transfer costs across boundaries), so a partial stitch dominated at
+// segment s stays dominated whatever follows: the DP front equals the
+// brute-force front, which is also provided, for tests on small spaces.
 //
-// A resolution bounds the front's size on very large spaces: values that
-// differ by less than it per objective count as equal when pruning (each of
-// the n stages uses resolution/n, so the result is within `resolution` of
-// the exact front). It is given absolutely, or relative to each objective's
-// span (the largest possible total minus the smallest), which suits tasks
-// whose latencies range from microseconds to seconds. The default 0 is exact.
+// A resolution r bounds the front's size on very large spaces: each of the
+// n segments prunes in cells of r/n per objective and the final front in
+// cells of r (values in one cell count as equal). A replaced point loses
+// less than a cell each time, so every exact front point has a returned
+// point at least as good up to less than 2r per objective. It is given
+// absolutely, or relative to each objective's span (the largest possible
+// total minus the smallest), which suits tasks whose latencies range from
+// microseconds to seconds. The default 0 is exact.
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,6 +60,12 @@ struct FrontStats {
   size_t peakPartialPoints = 0;
   /// Partial stitches generated in total (before pruning).
   size_t candidatesGenerated = 0;
+  /// The most back-pointer nodes held at once (one per partial stitch that
+  /// survived a segment, until no live partial descends from it).
+  size_t peakChoiceNodes = 0;
+  /// The most bytes the DP's own buffers held at once (fronts, back
+  /// pointers, merge buffers; capacities, not sizes).
+  size_t peakBytes = 0;
 };
 
 /// The Pareto front by dynamic programming, sorted by score descending then
