@@ -200,11 +200,20 @@ sl_status prepareConv(PrepareContext &ctx) {
 /// unfolded and multiplied a chunk of columns at a time, sized for about
 /// 1 MiB (K x chunk floats), which stays in L2. At least 256 columns (four
 /// 64-column tiles) so that re-reading the weight per chunk stays cheap.
+/// An image whose whole unfolded matrix fits in L2 (2 MiB) is one chunk,
+/// and chunks are of equal size: every chunk is a fork-join of the pool,
+/// and small images (the zoo's, measured in batches of hundreds) spent
+/// more time in those than in the product when split into uneven pieces.
 int64_t im2colChunk(const ConvGeom &g) {
   const int64_t k = g.k() > 0 ? g.k() : 1;
+  const int64_t spatial = g.spatial() > 0 ? g.spatial() : 1;
+  if (k * spatial <= (int64_t(1) << 19))
+    return spatial;
   const int64_t fit = ((int64_t(1) << 18) / k + 63) / 64 * 64;
-  const int64_t chunk = fit > 256 ? fit : 256;
-  return chunk < g.spatial() ? chunk : g.spatial();
+  const int64_t target = fit > 256 ? fit : 256;
+  const int64_t chunks = (spatial + target - 1) / target;
+  const int64_t even = ((spatial + chunks - 1) / chunks + 63) / 64 * 64;
+  return even < spatial ? even : spatial;
 }
 
 size_t convScratch(const OpView &op, KernelId kernel, unsigned threads) {
