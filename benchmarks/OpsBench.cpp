@@ -12,9 +12,10 @@
 //    SSE2 or AVX-512 by the same switch.
 //  - csr512_block*/...: the AVX-512 rows alone over column blocks of a
 //    given width (how SpmmAvx2.cpp's block for them was chosen).
-//  - conv3x3_{im2col,direct}/...: a stride-1 3x3 sparse conv through im2col
-//    (as Conv.cpp does) or reading a padded copy of the input through
-//    per-nonzero offsets (a proposal; docs/Kernels.md, "Non-GEMM ops").
+//  - conv3x3_{im2col,direct}/...: a stride-1 3x3 sparse conv through
+//    chunked im2col (Conv.cpp's previous path) or reading a padded copy of
+//    the input through per-nonzero offsets (its path now; docs/Kernels.md,
+//    "Sparse convolution without im2col").
 //  - binary/, layernorm/, softmax/: the AVX-512 loops alone.
 // Compare the CPU column (the thread's CPU time), the figure that survives
 // a shared machine:
@@ -113,13 +114,15 @@ void benchCsrRows(benchmark::State &state, uint32_t m, uint32_t k, uint32_t n,
 }
 
 /// A stride-1, pad-1 3x3 sparse conv on one [c, h, w] image, two ways:
-/// im2col into [9c, h*w] then spmmCsrAvx2 (what Conv.cpp does), or
-/// `direct`: the input copied once into a zero-padded [c, h+2, w+2] plane
-/// set, the weight's column indices turned into offsets into it
-/// (ch*(h+2)*(w+2) + i*(w+2) + j, computed once, as a prepare step would),
+/// im2col into [9c, h*w] then spmmCsrAvx2, a chunk of output pixels at a
+/// time (what Conv.cpp did before it read the input directly: about 1 MiB
+/// of unfolded columns, at least 256, as its im2colChunk), or `direct`, what
+/// Conv.cpp does now at stride 1: the input copied once into a zero-padded
+/// [c, h+2, w+2] plane set, the weight's column indices turned into offsets
+/// into it (ch*(h+2)*(w+2) + i*(w+2) + j, computed once, as Prepare does),
 /// spmmCsrAvx2 with ldb = 1 over the padded-width grid [m, h*(w+2)], and
-/// the w valid columns of each output row compacted. Measures what
-/// dropping im2col would buy (docs/Kernels.md, "Non-GEMM ops").
+/// the w valid columns of each output row compacted (Conv.cpp does the same
+/// over blocks of output rows of about 512 KiB of output).
 void benchConv3x3(benchmark::State &state, uint32_t m, uint32_t c, uint32_t h,
                   uint32_t w, bool direct) {
   const uint32_t k = c * 9, n = h * w, hp = h + 2, wp = w + 2;
@@ -129,28 +132,40 @@ void benchConv3x3(benchmark::State &state, uint32_t m, uint32_t c, uint32_t h,
   Epilogue e;
   e.activation = sparseloom::format::Activation::Relu;
   if (!direct) {
-    std::vector<float> cols(size_t(k) * n);
+    const uint32_t fit = ((1u << 18) / k + 63) / 64 * 64;
+    const uint32_t chunk = std::min(std::max(fit, 256u), n);
+    std::vector<float> cols(size_t(k) * chunk);
     for (auto _ : state) {
-      for (uint32_t ch = 0; ch < c; ++ch)
-        for (uint32_t i = 0; i < 3; ++i)
-          for (uint32_t j = 0; j < 3; ++j) {
-            float *row = cols.data() + (size_t(ch) * 9 + i * 3 + j) * n;
-            for (uint32_t oh = 0; oh < h; ++oh) {
-              const int ih = int(oh + i) - 1;
-              float *out = row + size_t(oh) * w;
-              if (ih < 0 || ih >= int(h)) {
-                std::fill(out, out + w, 0.f);
-                continue;
+      for (uint32_t p0 = 0; p0 < n; p0 += chunk) {
+        const uint32_t p1 = std::min(p0 + chunk, n), width = p1 - p0;
+        for (uint32_t ch = 0; ch < c; ++ch)
+          for (uint32_t i = 0; i < 3; ++i)
+            for (uint32_t j = 0; j < 3; ++j) {
+              float *row = cols.data() + (size_t(ch) * 9 + i * 3 + j) * width;
+              // Output rows oh meeting [p0, p1): columns [a, b) of each.
+              for (uint32_t oh = p0 / w; oh * w < p1; ++oh) {
+                const uint32_t a = p0 > oh * w ? p0 - oh * w : 0;
+                const uint32_t b = std::min(p1 - oh * w, w);
+                float *out = row + (oh * w + a - p0);
+                const int ih = int(oh + i) - 1;
+                if (ih < 0 || ih >= int(h)) {
+                  std::fill(out, out + (b - a), 0.f);
+                  continue;
+                }
+                // As Conv.cpp's im2col: the valid columns with one memcpy.
+                const float *xr = x.data() + (size_t(ch) * h + ih) * w;
+                const uint32_t lo = std::max(a, j == 0 ? 1u : 0u);
+                const uint32_t hi =
+                    std::max(lo, std::min(b, j == 2 ? w - 1 : w));
+                std::fill(out, out + (lo - a), 0.f);
+                std::memcpy(out + (lo - a), xr + lo + j - 1,
+                            sizeof(float) * (hi - lo));
+                std::fill(out + (hi - a), out + (b - a), 0.f);
               }
-              // As Conv.cpp's im2col: the valid columns with one memcpy.
-              const float *xr = x.data() + (size_t(ch) * h + ih) * w;
-              const uint32_t lo = j == 0 ? 1 : 0, hi = j == 2 ? w - 1 : w;
-              std::fill(out, out + lo, 0.f);
-              std::memcpy(out + lo, xr + lo + j - 1, sizeof(float) * (hi - lo));
-              std::fill(out + hi, out + w, 0.f);
             }
-          }
-      spmmCsrAvx2(wt.view, n, cols.data(), n, y.data(), n, e, nullptr);
+        spmmCsrAvx2(wt.view, width, cols.data(), width, y.data() + p0, n, e,
+                    nullptr);
+      }
       benchmark::ClobberMemory();
     }
     return;

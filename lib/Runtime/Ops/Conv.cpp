@@ -16,12 +16,35 @@
 //                      directly for a 1x1/stride-1/unpadded conv, else on
 //                      im2col copies in scratch, a chunk of output pixels
 //                      at a time (im2colChunk).
-//   SpmmCsrAvx2        group 1; a Csr weight; the same input handling.
-//   SpmmBlock4x1Avx2   group 1; a 4x1 BlockSparse weight.
+//   SpmmCsrAvx2        group 1; a Csr weight. A 1x1/stride-1/unpadded conv
+//                      as above; any other (stride up to 4, at least two
+//                      output columns) without im2col, on phase planes
+//                      (below); else im2col like the dense path.
+//   SpmmBlock4x1Avx2   group 1; a 4x1 BlockSparse weight; the same.
 //   DepthwiseAvx2      group == in channels == out channels; Dense weight.
 //   Reference          anything: direct loops over the output planes, the
 //                      weight read row by row in whatever encoding it has.
 // On a CPU without AVX2+FMA every op runs Reference (the loader decides).
+//
+// Sparse convolution without im2col. im2col writes every input pixel kh*kw
+// times (9x the image for a 3x3) only for a 90 % sparse product to read a
+// tenth of it. Instead the input is copied once into zero-padded "phase
+// planes": for stride (sh, sw), plane (c, a, b) holds the padded pixels at
+// rows a, a + sh, ... and columns b, b + sw, ... of channel c (one plane per
+// channel at stride 1: the padded image), hq x wq each. Tap (c, i, j) of the
+// weight then reads, for output (oh, ow), element (oh + i*dh/sh,
+// ow + j*dw/sw) of plane (c, i*dh%sh, j*dw%sw): a fixed offset from the
+// output's position on a grid of row width wq. Prepare turns each
+// nonzero's column index into that offset, once, and the unchanged sparse
+// kernel runs with ldb = 1 (B[k][n] = planes[offset[k] + n]) over the
+// "wide" grid of OH rows x wq columns; the wq - OW columns past each output
+// row are garbage and dropped when the rows are copied into place (nothing
+// to copy when wq == OW, e.g. a 1x1 stride-2 downsample). The nonzeros,
+// their order and the values multiplied are the im2col path's, so with the
+// AVX-512 CSR rows and the 4x1 block rows, whose sums do not depend on a
+// column's position in a tile, the output is bit-identical to im2col's; the
+// AVX2 CSR rows sum tail tiles in another order, so there it agrees up to
+// rounding.
 //
 //===----------------------------------------------------------------------===//
 
@@ -76,6 +99,99 @@ ConvGeom geometry(const OpView &op) {
   g.pr = p.pads[3];
   g.group = p.group;
   return g;
+}
+
+/// Layout of the phase planes of the sparse direct path (see the file
+/// comment) and how many output rows one product covers.
+struct PlaneGeom {
+  int64_t hq = 0, wq = 0; // rows and columns of one plane
+  int64_t planes = 0;     // planes per input channel (the phases taps read)
+  int8_t phase[16] = {};  // phase a * sw + b -> its plane in a channel, or -1
+  int64_t rows = 0;       // output rows per product
+  int64_t planeFloats() const { return hq * wq; }
+  int64_t imageFloats(const ConvGeom &g) const {
+    return g.c * planes * planeFloats();
+  }
+  /// The wide grid is the output itself: no garbage columns to drop.
+  bool inPlace(const ConvGeom &g) const { return wq == g.ow; }
+};
+
+/// Columns of the wide grid per product for the sparse direct path:
+/// about 512 KiB of output (M x columns floats), which the copy into place
+/// then reads from L2, and at least 256 columns so that re-reading the
+/// weight per product stays cheap.
+constexpr int64_t kWideFloats = int64_t(1) << 17;
+
+/// Whether `kernel` runs `g` on phase planes, and their layout. Depends on
+/// the descriptors only, so Prepare, Eval and the scratch size agree.
+bool planeGeometry(const ConvGeom &g, KernelId kernel, PlaneGeom &pg) {
+  if (kernel != KernelId::SpmmCsrAvx2 && kernel != KernelId::SpmmBlock4x1Avx2)
+    return false;
+  // Strides above 4 would need many planes each read by few taps; a single
+  // output column would send the product to its one-column (gather) form.
+  if (g.group != 1 || g.direct() || g.sh > 4 || g.sw > 4 || g.ow < 2 ||
+      g.oh < 1)
+    return false;
+  for (int8_t &p : pg.phase)
+    p = -1;
+  pg.planes = 0;
+  for (int64_t i = 0; i < g.kh; ++i)
+    for (int64_t j = 0; j < g.kw; ++j) {
+      int8_t &p = pg.phase[(i * g.dh % g.sh) * g.sw + j * g.dw % g.sw];
+      if (p < 0)
+        p = int8_t(pg.planes++);
+    }
+  pg.hq = g.oh + (g.kh - 1) * g.dh / g.sh;
+  pg.wq = g.ow + (g.kw - 1) * g.dw / g.sw;
+  // Offsets are 32-bit column indices.
+  if (pg.imageFloats(g) >= (int64_t(1) << 31))
+    return false;
+  if (pg.inPlace(g)) {
+    pg.rows = g.oh;
+  } else {
+    const int64_t fit = kWideFloats / (g.m * pg.wq);
+    const int64_t minRows = (256 + pg.wq - 1) / pg.wq;
+    pg.rows = fit > minRows ? fit : minRows;
+    pg.rows = pg.rows < g.oh ? pg.rows : g.oh;
+  }
+  return true;
+}
+
+/// What Prepare leaves in op.weight for Eval.
+struct ConvPlan {
+  /// The weight (null for a Dense weight that Reference reads in place).
+  const WeightMatrix *matrix = nullptr;
+  /// The sparse direct path: `matrix` with each nonzero's column index
+  /// replaced by its offset into the phase planes.
+  bool planar = false;
+  WeightMatrix shifted;
+};
+
+/// Builds plan.shifted for the sparse direct path: column k = (c, i, j) of
+/// the [M, C*kh*kw] weight becomes the offset of tap (c, i, j) into the
+/// phase planes (read at ldb = 1). Same nonzeros, same order.
+sl_status prepareShiftedWeight(PrepareContext &ctx, const ConvGeom &g,
+                               const PlaneGeom &pg, ConvPlan &plan) {
+  const SparseMatrixView &src = plan.matrix->sparse;
+  // Indexed like colIdx (the kernels start a row at colIdx + rowPtr[row]).
+  const size_t end = src.rowPtr[src.rows / src.blockRows];
+  auto *offsets =
+      static_cast<uint32_t *>(ctx.allocate(sizeof(uint32_t) * (end ? end : 1)));
+  if (!offsets)
+    return SL_ERROR_OUT_OF_MEMORY;
+  const int64_t taps = g.kh * g.kw;
+  for (size_t p = src.rowPtr[0]; p < end; ++p) {
+    const int64_t k = src.colIdx[p];
+    const int64_t c = k / taps, i = k % taps / g.kw, j = k % g.kw;
+    const int64_t plane =
+        c * pg.planes + pg.phase[(i * g.dh % g.sh) * g.sw + j * g.dw % g.sw];
+    offsets[p] = uint32_t(plane * pg.planeFloats() + (i * g.dh / g.sh) * pg.wq +
+                          j * g.dw / g.sw);
+  }
+  plan.shifted = *plan.matrix;
+  plan.shifted.sparse.colIdx = offsets;
+  plan.planar = true;
+  return SL_OK;
 }
 
 sl_status checkConvAxis(PrepareContext &ctx, const char *axis, int64_t in,
@@ -168,6 +284,11 @@ sl_status prepareConv(PrepareContext &ctx) {
   const KernelId requested = op.desc->kernel;
   if (w.kind != TensorKind::Weight)
     return checkKernelForActivation(ctx, false);
+  auto *plan = static_cast<ConvPlan *>(ctx.allocate(sizeof(ConvPlan)));
+  if (!plan)
+    return SL_ERROR_OUT_OF_MEMORY;
+  *plan = ConvPlan();
+  op.weight = plan;
   if (requested == KernelId::DepthwiseAvx2) {
     if (!(g.group == g.c && g.group == g.m))
       return ctx.fail(SL_ERROR_INVALID_PROGRAM,
@@ -186,11 +307,12 @@ sl_status prepareConv(PrepareContext &ctx) {
                     kernelIdName(requested), (long long)g.group);
   if (requested == KernelId::Reference && w.encoding == Encoding::Dense)
     return SL_OK; // read in place by the direct loops
-  const WeightMatrix *matrix = nullptr;
   if (sl_status s = prepareWeightMatrix(ctx, op.inputs[1], uint32_t(g.m),
-                                        uint32_t(g.k()), false, matrix))
+                                        uint32_t(g.k()), false, plan->matrix))
     return s;
-  op.weight = matrix;
+  PlaneGeom pg;
+  if (planeGeometry(g, op.kernelId, pg))
+    return prepareShiftedWeight(ctx, g, pg, *plan);
   return SL_OK;
 }
 
@@ -224,6 +346,12 @@ size_t convScratch(const OpView &op, KernelId kernel, unsigned threads) {
                                            size_t(im2colChunk(g)));
   // The product's columns: the whole image, or one im2col chunk.
   const int64_t n = g.direct() ? g.spatial() : im2colChunk(g);
+  PlaneGeom pg;
+  if (planeGeometry(g, kernel, pg))
+    return alignScratch(sizeof(float) * size_t(pg.imageFloats(g))) +
+           (pg.inPlace(g) ? 0
+                          : alignScratch(sizeof(float) * size_t(g.m) *
+                                         size_t(pg.rows * pg.wq)));
   switch (kernel) {
   case KernelId::DenseGemmAvx2:
     return im2col + productScratchBytes(kernel, Encoding::PackedPanels,
@@ -293,11 +421,91 @@ void im2col(const ConvGeom &g, const float *x, int64_t p0, int64_t p1,
     channelRange(0, size_t(g.c));
 }
 
+/// Copies one image [C, H, W] into its phase planes (zeros where a plane
+/// position falls in the padding), channels split across the pool.
+void fillPlanes(const ConvGeom &g, const PlaneGeom &pg, const float *x,
+                float *planes, ThreadPool *pool) {
+  auto channelRange = [&](size_t begin, size_t end) {
+    for (int64_t c = int64_t(begin); c < int64_t(end); ++c) {
+      const float *xc = x + c * g.h * g.w;
+      for (int64_t a = 0; a < g.sh; ++a) {
+        for (int64_t b = 0; b < g.sw; ++b) {
+          const int8_t index = pg.phase[a * g.sw + b];
+          if (index < 0)
+            continue;
+          float *plane = planes + (c * pg.planes + index) * pg.planeFloats();
+          // Plane column q holds input column q*sw + b - pl: valid for q in
+          // [lo, hi).
+          int64_t lo, hi;
+          validOutputRange(pg.wq, g.w, g.sw, g.pl, b, lo, hi);
+          for (int64_t r = 0; r < pg.hq; ++r) {
+            float *row = plane + r * pg.wq;
+            const int64_t ih = r * g.sh + a - g.pt;
+            if (ih < 0 || ih >= g.h) {
+              std::fill(row, row + pg.wq, 0.f);
+              continue;
+            }
+            const float *xr = xc + ih * g.w + b - g.pl;
+            std::fill(row, row + lo, 0.f);
+            if (g.sw == 1)
+              std::memcpy(row + lo, xr + lo, sizeof(float) * size_t(hi - lo));
+            else
+              for (int64_t q = lo; q < hi; ++q)
+                row[q] = xr[q * g.sw];
+            std::fill(row + hi, row + pg.wq, 0.f);
+          }
+        }
+      }
+    }
+  };
+  if (pool)
+    pool->parallelFor(size_t(g.c), channelRange);
+  else
+    channelRange(0, size_t(g.c));
+}
+
+/// The sparse direct path for one image: phase planes, then per block of
+/// output rows one product over the wide grid and the copy into place.
+void planarConv(const ConvGeom &g, const PlaneGeom &pg, KernelId kernel,
+                const WeightMatrix &shifted, const float *x, float *y,
+                const Epilogue &e, uint8_t *scratch, ThreadPool *pool) {
+  float *planes = reinterpret_cast<float *>(scratch);
+  float *wide = reinterpret_cast<float *>(
+      scratch + alignScratch(sizeof(float) * size_t(pg.imageFloats(g))));
+  fillPlanes(g, pg, x, planes, pool);
+  for (int64_t r0 = 0; r0 < g.oh; r0 += pg.rows) {
+    const int64_t r1 = r0 + pg.rows < g.oh ? r0 + pg.rows : g.oh;
+    // The last row needs only its OW columns: reading past them would run
+    // off the last plane.
+    const uint32_t n = uint32_t((r1 - r0 - 1) * pg.wq + g.ow);
+    const float *b = planes + r0 * pg.wq;
+    if (pg.inPlace(g)) {
+      weightProduct(kernel, shifted, n, b, 1, y + r0 * g.ow,
+                    size_t(g.spatial()), e, nullptr, pool);
+      continue;
+    }
+    weightProduct(kernel, shifted, n, b, 1, wide, n, e, nullptr, pool);
+    auto copyRows = [&](size_t begin, size_t end) {
+      for (int64_t m = int64_t(begin); m < int64_t(end); ++m) {
+        const float *src = wide + m * int64_t(n);
+        float *dst = y + m * g.spatial() + r0 * g.ow;
+        for (int64_t r = r0; r < r1; ++r, src += pg.wq, dst += g.ow)
+          std::memcpy(dst, src, sizeof(float) * size_t(g.ow));
+      }
+    };
+    if (pool)
+      pool->parallelFor(size_t(g.m), copyRows);
+    else
+      copyRows(0, size_t(g.m));
+  }
+}
+
 void referenceConv(const OpInstance &op, ExecContext &ctx, const ConvGeom &g,
                    const Epilogue &e) {
   const float *x = ctx.in<float>(op, 0);
   float *y = ctx.out<float>(op, 0);
-  const auto *matrix = static_cast<const WeightMatrix *>(op.weight);
+  const auto *plan = static_cast<const ConvPlan *>(op.weight);
+  const WeightMatrix *matrix = plan ? plan->matrix : nullptr;
   // A Dense weight is read in place (also one prepared for a fast kernel
   // that this CPU cannot run); other encodings row by row into scratch.
   const float *dense =
@@ -366,9 +574,18 @@ sl_status evalConv(const OpInstance &op, ExecContext &ctx) {
                         y + n * outImage, e, ctx.pool);
     return SL_OK;
   }
-  const auto &matrix = *static_cast<const WeightMatrix *>(op.weight);
+  const auto &plan = *static_cast<const ConvPlan *>(op.weight);
+  const WeightMatrix &matrix = *plan.matrix;
   const uint32_t cols = uint32_t(g.spatial());
   auto *scratch = static_cast<uint8_t *>(ctx.scratch);
+  if (plan.planar) {
+    PlaneGeom pg;
+    planeGeometry(g, op.kernelId, pg);
+    for (int64_t n = 0; n < g.n; ++n)
+      planarConv(g, pg, op.kernelId, plan.shifted, x + n * inImage,
+                 y + n * outImage, e, scratch, ctx.pool);
+    return SL_OK;
+  }
   if (g.direct()) {
     for (int64_t n = 0; n < g.n; ++n)
       weightProduct(op.kernelId, matrix, cols, x + n * inImage, cols,

@@ -16,6 +16,9 @@
 
 #include "RuntimeTestUtil.h"
 
+#include "Runtime/Kernels/FastKernels.h"
+#include "Runtime/Kernels/FastOps.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -249,6 +252,122 @@ TEST(Products, ConvFastPathsAreBitIdenticalAcrossThreadCounts) {
     ASSERT_TRUE(one.ok() && two.ok()) << one.message << two.message;
     EXPECT_EQ(one.outputs[0].data, two.outputs[0].data)
         << "kernel " << int(kernel) << " encoding " << int(enc);
+  }
+}
+
+/// What Conv's im2col path computes for one image with a sparse weight:
+/// the whole image unfolded into [C*kh*kw, OH*OW] (zeros in the pads), then
+/// the same sparse kernel over it. Built from the dense weight the way
+/// ProgramBuilder encodes it (nonzero blocks in column order per row).
+std::vector<float> im2colSparseConv(const ConvCase &c,
+                                    const std::vector<float> &x,
+                                    const std::vector<float> &w,
+                                    const std::vector<float> &bias,
+                                    uint32_t blockRows) {
+  const int64_t oh = convOut(c.h, c.kh, c.sh, c.pt, c.pb, c.dh);
+  const int64_t ow = convOut(c.w, c.kw, c.sw, c.pl, c.pr, c.dw);
+  const int64_t k = c.c * c.kh * c.kw, n = oh * ow;
+  std::vector<uint32_t> rowPtr{0}, colIdx;
+  std::vector<float> values;
+  for (int64_t br = 0; br < c.m / blockRows; ++br) {
+    for (int64_t col = 0; col < k; ++col) {
+      bool nonzero = false;
+      for (uint32_t r = 0; r < blockRows; ++r)
+        nonzero |= w[size_t((br * blockRows + r) * k + col)] != 0.f;
+      if (!nonzero)
+        continue;
+      colIdx.push_back(uint32_t(col));
+      for (uint32_t r = 0; r < blockRows; ++r)
+        values.push_back(w[size_t((br * blockRows + r) * k + col)]);
+    }
+    rowPtr.push_back(uint32_t(colIdx.size()));
+  }
+  runtime::SparseMatrixView view;
+  view.rows = uint32_t(c.m);
+  view.cols = uint32_t(k);
+  view.blockRows = blockRows;
+  view.rowPtr = rowPtr.data();
+  view.colIdx = colIdx.data();
+  view.values = values.data();
+  runtime::Epilogue e;
+  e.bias = bias.data();
+  e.activation = Activation::Relu;
+  std::vector<float> y(size_t(c.n * c.m * n)), cols(size_t(k * n));
+  for (int64_t img = 0; img < c.n; ++img) {
+    for (int64_t row = 0; row < k; ++row) {
+      const int64_t ch = row / (c.kh * c.kw), i = row / c.kw % c.kh,
+                    j = row % c.kw;
+      for (int64_t p = 0; p < n; ++p) {
+        const int64_t ih = p / ow * c.sh - c.pt + i * c.dh;
+        const int64_t iw = p % ow * c.sw - c.pl + j * c.dw;
+        cols[size_t(row * n + p)] =
+            ih < 0 || ih >= c.h || iw < 0 || iw >= c.w
+                ? 0.f
+                : x[size_t(((img * c.c + ch) * c.h + ih) * c.w + iw)];
+      }
+    }
+    float *out = y.data() + img * c.m * n;
+    if (blockRows == 4)
+      runtime::spmmBlock4x1Avx2(view, uint32_t(n), cols.data(), size_t(n), out,
+                                size_t(n), e, nullptr);
+    else
+      runtime::spmmCsrAvx2(view, uint32_t(n), cols.data(), size_t(n), out,
+                           size_t(n), e, nullptr);
+  }
+  return y;
+}
+
+// Sparse convs other than 1x1/stride-1 run without im2col, on phase planes
+// (Conv.cpp); the products see the same nonzeros in the same order and the
+// same values, so where the kernel's sums do not depend on a column's
+// position (the AVX-512 CSR rows, the 4x1 block rows) the output is
+// bit-identical to im2col's, at any thread count.
+TEST(Products, SparseConvWithoutIm2colMatchesIm2colBitwise) {
+  if (!runtime::cpuHasAvx2Fma())
+    GTEST_SKIP() << "no AVX2+FMA: sparse convs run Reference";
+  const ConvCase cases[] = {
+      // n, c, h, w, m, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, group
+      {1, 7, 13, 11, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // pad 1
+      {2, 5, 9, 17, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1},    // pad 0
+      {1, 6, 10, 9, 16, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1},   // dilation 2
+      {1, 4, 12, 15, 8, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},   // 5x5
+      {1, 3, 23, 21, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},  // 7x7 stem
+      {1, 8, 15, 14, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},  // 3x3 stride 2
+      {1, 8, 14, 14, 16, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1},  // 1x1 stride 2
+      {1, 5, 11, 19, 8, 3, 2, 3, 1, 0, 1, 2, 0, 2, 1, 1},   // odd everything
+      {1, 64, 20, 20, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // several blocks
+      {1, 4, 1, 40, 8, 1, 3, 1, 1, 0, 1, 0, 1, 1, 2, 1},    // 1-D-like
+  };
+  const bool csrBitwise = runtime::cpuHasAvx512Ops();
+  uint32_t seed = 400;
+  for (const ConvCase &c : cases) {
+    auto x = randomFloats(size_t(c.n * c.c * c.h * c.w), seed++);
+    auto w = randomFloats(size_t(c.m * c.c * c.kh * c.kw), seed++);
+    sparsify(w, 0.85, seed++);
+    auto bias = randomFloats(size_t(c.m), seed++);
+    for (uint32_t blockRows : {1u, 4u}) {
+      const KernelId kernel =
+          blockRows == 4 ? KernelId::SpmmBlock4x1Avx2 : KernelId::SpmmCsrAvx2;
+      const Encoding enc =
+          blockRows == 4 ? Encoding::BlockSparse : Encoding::Csr;
+      const std::vector<float> want =
+          im2colSparseConv(c, x, w, bias, blockRows);
+      for (unsigned threads : {1u, 2u}) {
+        SCOPED_TRACE(testing::Message()
+                     << "case c=" << c.c << " " << c.h << "x" << c.w << " k="
+                     << c.kh << "x" << c.kw << " s=" << c.sh << "x" << c.sw
+                     << " blockRows " << blockRows << " threads " << threads);
+        RunResult r = runConv(c, kernel, enc, x, w, bias, Activation::Relu, 0,
+                              0, threads);
+        ASSERT_TRUE(r.ok()) << r.message;
+        if (blockRows == 4 || csrBitwise)
+          EXPECT_EQ(r.out<float>(), want);
+        else
+          expectClose(r.out<float>(), want);
+        expectClose(r.out<float>(),
+                    naiveConv(c, x, w, bias, Activation::Relu, 0, 0));
+      }
+    }
   }
 }
 
