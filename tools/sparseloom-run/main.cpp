@@ -45,12 +45,16 @@ rows (the predicted class of a classifier).
 
 --bench N runs --warmup runs (default 1) untimed, then N timed runs, and
 prints the median, min, max, 10th and 90th percentile in milliseconds of the
-whole sequence and of each program.
+whole sequence and of each program. With SPARSELOOM_PROFILE_OPS=1 in the
+environment it also prints, on stderr, the time per op type and kernel, the
+ten slowest ops (=all: every op, in program order) and the CPU time per run.
 
 Kernels (--kernels): auto picks dense or sparse per layer from the weight's
 density (docs/Lowering.md); reference runs every op on its portable kernel;
 dense forces the packed SGEMM and sparse the cheaper sparse kernel for every
-product with a weight (csr and block4x1 force one sparse format).
+product with a weight (csr and block4x1 force one sparse format). On a CPU
+with AVX-512 the fast kernels use it; SPARSELOOM_NO_AVX512=1 keeps them on
+AVX2 (for comparisons).
 
 A bundle (a single .loom argument, made by sparseloom-compile) runs one task:
 --task NAME (optional when it has one), and either --variant ID|NAME or the
