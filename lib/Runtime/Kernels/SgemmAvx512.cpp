@@ -401,7 +401,8 @@ static void gemmTask(const GemmProblem &p, size_t m0, size_t m1, size_t n0,
 /// Splits the product into tasks: N first (no duplicated packing), in whole
 /// 64-column tiles (a 16-column tail tile runs at half the speed of a full
 /// one, so ranges of 80 or 96 columns would waste a good part of a task),
-/// then M in ranges of at least 4 panels when N alone gives too few tasks.
+/// then M in ranges of at least 4 panels when N alone gives too few tasks;
+/// M alone when N is at most four tiles and M is large.
 /// About three tasks per thread: the pool hands them out dynamically, which
 /// evens out a core slowed by another process.
 static void planTasks(size_t m, size_t n, size_t k, unsigned threads,
@@ -413,6 +414,15 @@ static void planTasks(size_t m, size_t n, size_t k, unsigned threads,
   const size_t target = size_t(threads) * 3;
   const size_t nTiles = (n + kNU - 1) / kNU;
   const size_t mPanels = (m + kMR - 1) / kMR;
+  // A few column tiles (N = 196 or 49 on ResNet's late layers) against a
+  // large weight: split M only, one range per thread. Split over N, every
+  // task would stream its rows of the weight (up to 9 MiB) from L3 once
+  // per column tile; split over M, each weight byte is read once and each
+  // thread packs the few columns of B itself.
+  if (nTiles <= 4 && mPanels >= 4 * size_t(threads)) {
+    mChunks = threads;
+    return;
+  }
   nChunks = nTiles < target ? nTiles : target;
   size_t wantM = (target + nChunks - 1) / nChunks;
   size_t maxM = mPanels / 4 ? mPanels / 4 : 1;

@@ -15,7 +15,9 @@
 //                      once at load); the product runs on the input image
 //                      directly for a 1x1/stride-1/unpadded conv, else on
 //                      im2col copies in scratch, a chunk of output pixels
-//                      at a time (im2colChunk).
+//                      at a time (im2colChunk); with at least one chunk
+//                      per thread, each thread unfolds and multiplies its
+//                      own chunks (chunksPerThread).
 //   SpmmCsrAvx2        group 1; a Csr weight. A 1x1/stride-1/unpadded conv
 //                      as above; any other (stride up to 4, at least two
 //                      output columns) without im2col, on phase planes
@@ -338,6 +340,47 @@ int64_t im2colChunk(const ConvGeom &g) {
   return even < spatial ? even : spatial;
 }
 
+/// Whether a dense im2col conv runs as one parallel region: each thread
+/// claims whole chunks (image, pixel range), unfolds each into its own
+/// scratch slice and multiplies it with a single-threaded SGEMM. Unfolding
+/// and multiplying as two pool-wide passes per chunk makes each thread pack
+/// columns that the other thread's half of im2col just wrote into its own
+/// L2, and costs two fork-joins per chunk. Needs at least one chunk per
+/// thread; a conv with fewer (the late, small layers) splits each pass over
+/// the pool instead. Depends on the descriptors and the thread count only,
+/// so convScratch and Eval agree.
+bool chunksPerThread(const ConvGeom &g, KernelId kernel, unsigned threads) {
+  if (kernel != KernelId::DenseGemmAvx2 || g.direct() || threads < 2)
+    return false;
+  const int64_t chunk = im2colChunk(g);
+  const int64_t chunks = g.n * ((g.spatial() + chunk - 1) / chunk);
+  return chunks >= int64_t(threads);
+}
+
+/// Output pixels per chunk in the chunks-per-thread mode: at most
+/// im2colChunk's, in whole 64-column tiles, about tiles / (its chunk count
+/// rounded up to a multiple of `threads`) of them, so that the threads'
+/// shares end near even: a ResNet 56x56 layer is 49 tiles, which 7 chunks
+/// of 7 split 4:3 between 2 threads, and 8 of 6 plus one of 1 split 25:24.
+int64_t threadChunk(const ConvGeom &g, unsigned threads) {
+  const int64_t chunk = im2colChunk(g);
+  const int64_t chunks = g.n * ((g.spatial() + chunk - 1) / chunk);
+  const int64_t want = (chunks + threads - 1) / threads * threads;
+  const int64_t tiles = g.n * ((g.spatial() + 63) / 64);
+  int64_t per = tiles / want;
+  per = per > 0 ? per : 1;
+  return per * 64 < chunk ? per * 64 : chunk;
+}
+
+/// One thread's slice of the scratch in the chunks-per-thread mode: its
+/// unfolded chunk, then a one-thread SGEMM scratch.
+size_t chunkSliceBytes(const ConvGeom &g, KernelId kernel, unsigned threads) {
+  const int64_t chunk = threadChunk(g, threads);
+  return alignScratch(sizeof(float) * size_t(g.k()) * size_t(chunk)) +
+         productScratchBytes(kernel, Encoding::PackedPanels, uint32_t(g.m),
+                             uint32_t(chunk), uint32_t(g.k()), 1);
+}
+
 size_t convScratch(const OpView &op, KernelId kernel, unsigned threads) {
   const ConvGeom g = geometry(op);
   const size_t im2col = g.direct()
@@ -352,6 +395,8 @@ size_t convScratch(const OpView &op, KernelId kernel, unsigned threads) {
            (pg.inPlace(g) ? 0
                           : alignScratch(sizeof(float) * size_t(g.m) *
                                          size_t(pg.rows * pg.wq)));
+  if (chunksPerThread(g, kernel, threads))
+    return size_t(threads) * chunkSliceBytes(g, kernel, threads);
   switch (kernel) {
   case KernelId::DenseGemmAvx2:
     return im2col + productScratchBytes(kernel, Encoding::PackedPanels,
@@ -592,8 +637,35 @@ sl_status evalConv(const OpInstance &op, ExecContext &ctx) {
                     y + n * outImage, cols, e, scratch, ctx.pool);
     return SL_OK;
   }
-  float *unfolded = reinterpret_cast<float *>(scratch);
+  if (chunksPerThread(g, op.kernelId, ctx.threads)) {
+    const int64_t chunk = threadChunk(g, ctx.threads);
+    const int64_t perImage = (g.spatial() + chunk - 1) / chunk;
+    const size_t slice = chunkSliceBytes(g, op.kernelId, ctx.threads);
+    const size_t unfoldedBytes =
+        alignScratch(sizeof(float) * size_t(g.k()) * size_t(chunk));
+    auto chunkRange = [&](unsigned thread, size_t begin, size_t end) {
+      uint8_t *mine = scratch + thread * slice;
+      float *unfolded = reinterpret_cast<float *>(mine);
+      for (size_t i = begin; i < end; ++i) {
+        const int64_t n = int64_t(i) / perImage;
+        const int64_t p0 = int64_t(i) % perImage * chunk;
+        const int64_t p1 = p0 + chunk < g.spatial() ? p0 + chunk : g.spatial();
+        const uint32_t width = uint32_t(p1 - p0);
+        im2col(g, x + n * inImage, p0, p1, unfolded, nullptr);
+        weightProduct(op.kernelId, matrix, width, unfolded, width,
+                      y + n * outImage + p0, cols, e, mine + unfoldedBytes,
+                      nullptr);
+      }
+    };
+    const size_t count = size_t(g.n * perImage);
+    if (ctx.pool)
+      ctx.pool->parallelForWithThread(count, 1, chunkRange);
+    else
+      chunkRange(0, 0, count);
+    return SL_OK;
+  }
   const int64_t chunk = im2colChunk(g);
+  float *unfolded = reinterpret_cast<float *>(scratch);
   scratch += alignScratch(sizeof(float) * size_t(g.k()) * size_t(chunk));
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t p0 = 0; p0 < g.spatial(); p0 += chunk) {

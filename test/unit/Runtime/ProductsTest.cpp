@@ -255,6 +255,37 @@ TEST(Products, ConvFastPathsAreBitIdenticalAcrossThreadCounts) {
   }
 }
 
+// An image whose unfolded matrix exceeds 2 MiB is multiplied in chunks; with
+// several threads each thread unfolds and multiplies whole chunks on its own
+// slice of the scratch (Conv.cpp, chunksPerThread), in chunks cut for the
+// thread count. Independent columns, same sums: bit-identical to 1 thread,
+// over two images, an odd thread count and a strided, padded conv.
+TEST(Products, DenseConvInChunksPerThreadIsBitIdentical) {
+  const ConvCase cases[] = {
+      // n, c, h, w, m, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, group
+      {2, 64, 40, 40, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+      {1, 3, 160, 150, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},
+  };
+  for (const ConvCase &c : cases) {
+    auto x = randomFloats(size_t(c.n * c.c * c.h * c.w), 310);
+    auto w = randomFloats(size_t(c.m * c.c * c.kh * c.kw), 311);
+    auto bias = randomFloats(size_t(c.m), 312);
+    RunResult one = runConv(c, KernelId::DenseGemmAvx2, Encoding::PackedPanels,
+                            x, w, bias, Activation::Relu, 0, 0, 1);
+    ASSERT_TRUE(one.ok()) << one.message;
+    expectClose(one.out<float>(),
+                naiveConv(c, x, w, bias, Activation::Relu, 0, 0));
+    for (unsigned threads : {2u, 3u}) {
+      RunResult more =
+          runConv(c, KernelId::DenseGemmAvx2, Encoding::PackedPanels, x, w,
+                  bias, Activation::Relu, 0, 0, threads);
+      ASSERT_TRUE(more.ok()) << more.message;
+      EXPECT_EQ(one.outputs[0].data, more.outputs[0].data)
+          << "c " << c.c << " threads " << threads;
+    }
+  }
+}
+
 /// What Conv's im2col path computes for one image with a sparse weight:
 /// the whole image unfolded into [C*kh*kw, OH*OW] (zeros in the pads), then
 /// the same sparse kernel over it. Built from the dense weight the way
