@@ -66,19 +66,6 @@ uint32_t expectedEntrySize(uint32_t kind) {
   return 0;
 }
 
-sl_status invalid(const char *format, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-sl_status invalid(const char *format, ...) {
-  va_list args;
-  va_start(args, format);
-  setErrorV(SL_ERROR_INVALID_BUNDLE, format, args);
-  va_end(args);
-  return SL_ERROR_INVALID_BUNDLE;
-}
-
 /// First non-zero byte in [begin, end), or `end`.
 uint64_t firstNonZero(const uint8_t *bytes, uint64_t begin, uint64_t end) {
   for (uint64_t i = begin; i < end; ++i)
@@ -91,10 +78,10 @@ sl_status verifyHeader(const BundleHeader &h, const uint8_t *bytes,
                        uint64_t size) {
   if (std::memcmp(h.magic, kBundleMagic, sizeof(kBundleMagic)) != 0) {
     if (std::memcmp(h.magic, kProgramMagic, sizeof(kProgramMagic)) == 0)
-      return invalid("this is a program, not a bundle (load it with "
-                     "sl_program_load)");
-    return invalid("not a SparseLoom bundle (bad magic; expected "
-                   "\"SLBUNDLE\")");
+      return bundleInvalid("this is a program, not a bundle (load it with "
+                           "sl_program_load)");
+    return bundleInvalid("not a SparseLoom bundle (bad magic; expected "
+                         "\"SLBUNDLE\")");
   }
   if (h.versionMajor != kBundleVersionMajor)
     return setError(SL_ERROR_UNSUPPORTED,
@@ -102,51 +89,56 @@ sl_status verifyHeader(const BundleHeader &h, const uint8_t *bytes,
                     "(recompile the bundle with a matching compiler)",
                     h.versionMajor, h.versionMinor, kBundleVersionMajor);
   if (h.headerSize < sizeof(BundleHeader) || h.headerSize % kAlign != 0)
-    return invalid("header size %u is invalid (expected a multiple of %llu, "
-                   "at least %zu)",
-                   h.headerSize, (unsigned long long)kAlign,
-                   sizeof(BundleHeader));
+    return bundleInvalid(
+        "header size %u is invalid (expected a multiple of %llu, "
+        "at least %zu)",
+        h.headerSize, (unsigned long long)kAlign, sizeof(BundleHeader));
   if (h.sectionEntrySize != sizeof(BundleSection))
-    return invalid("section table entries are %u bytes; this runtime reads "
-                   "%zu-byte entries",
-                   h.sectionEntrySize, sizeof(BundleSection));
+    return bundleInvalid(
+        "section table entries are %u bytes; this runtime reads "
+        "%zu-byte entries",
+        h.sectionEntrySize, sizeof(BundleSection));
   if (h.numSections == 0 || h.numSections > kBundleMaxSections)
-    return invalid("%u sections (expected 1 to %u)", h.numSections,
-                   kBundleMaxSections);
+    return bundleInvalid("%u sections (expected 1 to %u)", h.numSections,
+                         kBundleMaxSections);
   if (h.sectionTableOffset != h.headerSize)
-    return invalid("the section table is at byte %llu, not right after the "
-                   "%u-byte header",
-                   (unsigned long long)h.sectionTableOffset, h.headerSize);
+    return bundleInvalid(
+        "the section table is at byte %llu, not right after the "
+        "%u-byte header",
+        (unsigned long long)h.sectionTableOffset, h.headerSize);
   uint64_t tableEnd =
       uint64_t(h.headerSize) + uint64_t(h.numSections) * sizeof(BundleSection);
   if (tableEnd > size)
-    return invalid("bundle is %llu bytes, but its header and section table "
-                   "need %llu (truncated?)",
-                   (unsigned long long)size, (unsigned long long)tableEnd);
+    return bundleInvalid(
+        "bundle is %llu bytes, but its header and section table "
+        "need %llu (truncated?)",
+        (unsigned long long)size, (unsigned long long)tableEnd);
   // The CRC covers the header without its own field, then the table.
   constexpr size_t kCrcField = offsetof(BundleHeader, metaCrc32);
   uint32_t crc = crc32(bytes, kCrcField);
   crc = crc32(bytes + kCrcField + 4, h.headerSize - kCrcField - 4, crc);
   crc = crc32(bytes + h.headerSize, tableEnd - h.headerSize, crc);
   if (crc != h.metaCrc32)
-    return invalid("header checksum mismatch: the CRC-32 of header and "
-                   "section table is 0x%08x, the header says 0x%08x "
-                   "(corrupt bundle)",
-                   crc, h.metaCrc32);
+    return bundleInvalid("header checksum mismatch: the CRC-32 of header and "
+                         "section table is 0x%08x, the header says 0x%08x "
+                         "(corrupt bundle)",
+                         crc, h.metaCrc32);
   if (h.flags != 0)
     return setError(SL_ERROR_UNSUPPORTED,
                     "bundle flags 0x%x are not defined in format %u.x "
                     "(compiled for a newer runtime?)",
                     h.flags, kBundleVersionMajor);
   if (h.totalSize > size)
-    return invalid("bundle claims %llu bytes but only %llu were given "
-                   "(truncated?)",
-                   (unsigned long long)h.totalSize, (unsigned long long)size);
+    return bundleInvalid("bundle claims %llu bytes but only %llu were given "
+                         "(truncated?)",
+                         (unsigned long long)h.totalSize,
+                         (unsigned long long)size);
   if (h.totalSize < tableEnd || h.totalSize % kAlign != 0)
-    return invalid("bundle size %llu must be a multiple of %llu and hold the "
-                   "%llu bytes of header and section table",
-                   (unsigned long long)h.totalSize, (unsigned long long)kAlign,
-                   (unsigned long long)tableEnd);
+    return bundleInvalid(
+        "bundle size %llu must be a multiple of %llu and hold the "
+        "%llu bytes of header and section table",
+        (unsigned long long)h.totalSize, (unsigned long long)kAlign,
+        (unsigned long long)tableEnd);
   return SL_OK;
 }
 
@@ -162,58 +154,61 @@ sl_status verifySections(sl_bundle &b) {
     if (!name)
       name = "unknown kind";
     if (s.offset % kAlign != 0 || s.offset < previousEnd)
-      return invalid("section %u (%s) at byte %llu must be %llu-byte "
-                     "aligned and start after the previous section or the "
-                     "table (byte %llu)",
-                     i, name, (unsigned long long)s.offset,
-                     (unsigned long long)kAlign,
-                     (unsigned long long)previousEnd);
+      return bundleInvalid(
+          "section %u (%s) at byte %llu must be %llu-byte "
+          "aligned and start after the previous section or the "
+          "table (byte %llu)",
+          i, name, (unsigned long long)s.offset, (unsigned long long)kAlign,
+          (unsigned long long)previousEnd);
     if (!inBounds(s.offset, s.size, h.totalSize))
-      return invalid("section %u (%s) [%llu, +%llu) lies outside the "
-                     "%llu-byte bundle",
-                     i, name, (unsigned long long)s.offset,
-                     (unsigned long long)s.size,
-                     (unsigned long long)h.totalSize);
+      return bundleInvalid("section %u (%s) [%llu, +%llu) lies outside the "
+                           "%llu-byte bundle",
+                           i, name, (unsigned long long)s.offset,
+                           (unsigned long long)s.size,
+                           (unsigned long long)h.totalSize);
     if (s.entrySize == 0 || s.count > s.size / s.entrySize ||
         s.count * s.entrySize != s.size)
-      return invalid("section %u (%s): %llu bytes are not %llu entries of "
-                     "%u bytes",
-                     i, name, (unsigned long long)s.size,
-                     (unsigned long long)s.count, s.entrySize);
+      return bundleInvalid(
+          "section %u (%s): %llu bytes are not %llu entries of "
+          "%u bytes",
+          i, name, (unsigned long long)s.size, (unsigned long long)s.count,
+          s.entrySize);
     uint64_t gap = firstNonZero(b.bytes, previousEnd, s.offset);
     if (gap != s.offset)
-      return invalid("byte %llu, padding before section %u (%s), is not "
-                     "zero (corrupt bundle)",
-                     (unsigned long long)gap, i, name);
+      return bundleInvalid("byte %llu, padding before section %u (%s), is not "
+                           "zero (corrupt bundle)",
+                           (unsigned long long)gap, i, name);
     uint32_t crc = crc32(b.bytes + s.offset, s.size);
     if (crc != s.crc32)
-      return invalid("section %u (%s): checksum mismatch: its CRC-32 is "
-                     "0x%08x, the table says 0x%08x (corrupt bundle)",
-                     i, name, crc, s.crc32);
+      return bundleInvalid("section %u (%s): checksum mismatch: its CRC-32 is "
+                           "0x%08x, the table says 0x%08x (corrupt bundle)",
+                           i, name, crc, s.crc32);
     previousEnd = s.offset + s.size;
     // A section of a kind this runtime does not know (added by a newer
     // minor version) is checked like any other, then skipped.
     if (s.kind < kFirstSectionKind || s.kind > kLastSectionKind)
       continue;
     if (b.byKind[s.kind])
-      return invalid("section %u: a second %s section", i, name);
+      return bundleInvalid("section %u: a second %s section", i, name);
     if (s.entrySize != expectedEntrySize(s.kind))
-      return invalid("section %u (%s): entries are %u bytes, expected %u", i,
-                     name, s.entrySize, expectedEntrySize(s.kind));
+      return bundleInvalid("section %u (%s): entries are %u bytes, expected %u",
+                           i, name, s.entrySize, expectedEntrySize(s.kind));
     // Indices into tables are 32-bit.
     if (s.count > UINT32_MAX)
-      return invalid("section %u (%s) has %llu entries (at most 2^32 - 1)", i,
-                     name, (unsigned long long)s.count);
+      return bundleInvalid(
+          "section %u (%s) has %llu entries (at most 2^32 - 1)", i, name,
+          (unsigned long long)s.count);
     b.byKind[s.kind] = &s;
   }
   uint64_t gap = firstNonZero(b.bytes, previousEnd, h.totalSize);
   if (gap != h.totalSize)
-    return invalid("byte %llu, after the last section, is not zero "
-                   "(corrupt bundle)",
-                   (unsigned long long)gap);
+    return bundleInvalid("byte %llu, after the last section, is not zero "
+                         "(corrupt bundle)",
+                         (unsigned long long)gap);
   for (uint32_t kind = kFirstSectionKind; kind <= kLastSectionKind; ++kind)
     if (!b.byKind[kind])
-      return invalid("the bundle has no %s section", sectionKindName(kind));
+      return bundleInvalid("the bundle has no %s section",
+                           sectionKindName(kind));
 
   auto at = [&](SectionKind kind) {
     return b.bytes + b.byKind[int(kind)]->offset;
@@ -255,7 +250,7 @@ sl_status verifySections(sl_bundle &b) {
   b.latencies = reinterpret_cast<const double *>(at(SectionKind::Latencies));
   if (uint64_t(b.numVariants) * b.numProcessors !=
       b.byKind[int(SectionKind::Latencies)]->count)
-    return invalid(
+    return bundleInvalid(
         "the latency table has %llu entries, expected %u "
         "variants x %u processors",
         (unsigned long long)b.byKind[int(SectionKind::Latencies)]->count,

@@ -28,16 +28,7 @@ namespace runtime {
 
 using namespace format;
 
-namespace {
-
-constexpr uint64_t kAlign = kSectionAlignment;
-
-sl_status invalid(const char *format, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-sl_status invalid(const char *format, ...) {
+sl_status bundleInvalid(const char *format, ...) {
   va_list args;
   va_start(args, format);
   setErrorV(SL_ERROR_INVALID_BUNDLE, format, args);
@@ -45,14 +36,19 @@ sl_status invalid(const char *format, ...) {
   return SL_ERROR_INVALID_BUNDLE;
 }
 
+namespace {
+
+constexpr uint64_t kAlign = kSectionAlignment;
+
 sl_status checkString(const sl_bundle &b, uint32_t offset, const char *what,
                       uint64_t index) {
   if (offset < b.stringsSize)
     return SL_OK;
-  return invalid("%s %llu: string offset %u is outside the %llu-byte strings "
-                 "section",
-                 what, (unsigned long long)index, offset,
-                 (unsigned long long)b.stringsSize);
+  return bundleInvalid(
+      "%s %llu: string offset %u is outside the %llu-byte strings "
+      "section",
+      what, (unsigned long long)index, offset,
+      (unsigned long long)b.stringsSize);
 }
 
 /// Known dtype, rank <= 8, dims >= 0; the element count in `elements`
@@ -60,16 +56,16 @@ sl_status checkString(const sl_bundle &b, uint32_t offset, const char *what,
 sl_status checkShape(DType dtype, uint8_t rank, const int64_t *dims,
                      int64_t &elements) {
   if (dtypeSize(dtype) == 0)
-    return invalid("unknown dtype %u", unsigned(dtype));
+    return bundleInvalid("unknown dtype %u", unsigned(dtype));
   if (rank > kMaxRank)
-    return invalid("rank %u exceeds %u", unsigned(rank), kMaxRank);
+    return bundleInvalid("rank %u exceeds %u", unsigned(rank), kMaxRank);
   elements = 1;
   for (unsigned d = 0; d < rank; ++d) {
     if (dims[d] < 0)
-      return invalid("dim %u is negative (%lld)", d, (long long)dims[d]);
+      return bundleInvalid("dim %u is negative (%lld)", d, (long long)dims[d]);
     // Same bound as the program loader: 2^48 elements.
     if (dims[d] != 0 && elements > (int64_t(1) << 48) / dims[d])
-      return invalid("element count overflows");
+      return bundleInvalid("element count overflows");
     elements *= dims[d];
   }
   return SL_OK;
@@ -78,22 +74,22 @@ sl_status checkShape(DType dtype, uint8_t rank, const int64_t *dims,
 sl_status verifyTensorEntry(const sl_bundle &b, uint32_t i) {
   const BundleTensor &t = b.tensors[i];
   if (t.offset % kAlign != 0 || !inBounds(t.offset, t.bytes, b.tensorDataSize))
-    return invalid("[%llu, +%llu) must be %llu-byte aligned inside the "
-                   "%llu-byte tensor data",
-                   (unsigned long long)t.offset, (unsigned long long)t.bytes,
-                   (unsigned long long)kAlign,
-                   (unsigned long long)b.tensorDataSize);
+    return bundleInvalid(
+        "[%llu, +%llu) must be %llu-byte aligned inside the "
+        "%llu-byte tensor data",
+        (unsigned long long)t.offset, (unsigned long long)t.bytes,
+        (unsigned long long)kAlign, (unsigned long long)b.tensorDataSize);
   if (i > 0) {
     const BundleTensor &prev = b.tensors[i - 1];
     // Ascending offsets let the loader find a program's weight by binary
     // search; no overlap means no tensor is two things at once.
     if (t.offset < prev.offset + prev.bytes || t.offset <= prev.offset)
-      return invalid("starts at %llu, inside or before tensor %u [%llu, "
-                     "+%llu) (the table must be sorted by offset without "
-                     "overlap)",
-                     (unsigned long long)t.offset, i - 1,
-                     (unsigned long long)prev.offset,
-                     (unsigned long long)prev.bytes);
+      return bundleInvalid("starts at %llu, inside or before tensor %u [%llu, "
+                           "+%llu) (the table must be sorted by offset without "
+                           "overlap)",
+                           (unsigned long long)t.offset, i - 1,
+                           (unsigned long long)prev.offset,
+                           (unsigned long long)prev.bytes);
   }
   int64_t elements = 0;
   if (sl_status s = checkShape(t.dtype, t.rank, t.dims, elements))
@@ -101,7 +97,7 @@ sl_status verifyTensorEntry(const sl_bundle &b, uint32_t i) {
   switch (t.encoding) {
   case Encoding::Dense:
     if (t.bytes != uint64_t(elements) * dtypeSize(t.dtype))
-      return invalid(
+      return bundleInvalid(
           "dense tensor stores %llu bytes but its shape and dtype "
           "need %llu",
           (unsigned long long)t.bytes,
@@ -113,15 +109,16 @@ sl_status verifyTensorEntry(const sl_bundle &b, uint32_t i) {
     // The encoded layout is checked by the program loader, against the
     // weight descriptor that names this tensor (every tensor has one).
     if (t.dtype != DType::F32)
-      return invalid("encoded tensors must be float32");
+      return bundleInvalid("encoded tensors must be float32");
     break;
   default:
-    return invalid("unknown encoding %u", unsigned(t.encoding));
+    return bundleInvalid("unknown encoding %u", unsigned(t.encoding));
   }
   uint64_t hash = fnv1a64(b.tensorData + t.offset, t.bytes);
   if (hash != t.contentHash)
-    return invalid("content hash is 0x%016llx, the table says 0x%016llx",
-                   (unsigned long long)hash, (unsigned long long)t.contentHash);
+    return bundleInvalid("content hash is 0x%016llx, the table says 0x%016llx",
+                         (unsigned long long)hash,
+                         (unsigned long long)t.contentHash);
   return SL_OK;
 }
 
@@ -129,34 +126,37 @@ sl_status verifyProgramEntry(const sl_bundle &b, uint32_t i) {
   const BundleProgram &p = b.programEntries[i];
   if (p.offset % kAlign != 0 || p.size < sizeof(ProgramHeader) ||
       !inBounds(p.offset, p.size, b.programDataSize))
-    return invalid("[%llu, +%llu) must be %llu-byte aligned inside the "
-                   "%llu-byte program data and hold a program header",
-                   (unsigned long long)p.offset, (unsigned long long)p.size,
-                   (unsigned long long)kAlign,
-                   (unsigned long long)b.programDataSize);
+    return bundleInvalid("[%llu, +%llu) must be %llu-byte aligned inside the "
+                         "%llu-byte program data and hold a program header",
+                         (unsigned long long)p.offset,
+                         (unsigned long long)p.size, (unsigned long long)kAlign,
+                         (unsigned long long)b.programDataSize);
   if (i > 0) {
     const BundleProgram &prev = b.programEntries[i - 1];
     if (p.offset < prev.offset + prev.size)
-      return invalid("starts at %llu, inside or before program %u (the "
-                     "table must be sorted by offset without overlap)",
-                     (unsigned long long)p.offset, i - 1);
+      return bundleInvalid("starts at %llu, inside or before program %u (the "
+                           "table must be sorted by offset without overlap)",
+                           (unsigned long long)p.offset, i - 1);
   }
   ProgramHeader h;
   std::memcpy(&h, b.programData + p.offset, sizeof(h));
   if (h.totalSize != p.size)
-    return invalid("the table says %llu bytes, the program's header %llu",
-                   (unsigned long long)p.size, (unsigned long long)h.totalSize);
+    return bundleInvalid("the table says %llu bytes, the program's header %llu",
+                         (unsigned long long)p.size,
+                         (unsigned long long)h.totalSize);
   if (!inBounds(p.firstTensor, p.numTensors, b.numProgramTensors))
-    return invalid("tensor list [%u, +%u) lies outside the %u-entry "
-                   "program-tensors table",
-                   p.firstTensor, p.numTensors, b.numProgramTensors);
+    return bundleInvalid("tensor list [%u, +%u) lies outside the %u-entry "
+                         "program-tensors table",
+                         p.firstTensor, p.numTensors, b.numProgramTensors);
   const uint32_t *refs = b.programTensors + p.firstTensor;
   for (uint32_t k = 0; k < p.numTensors; ++k) {
     if (refs[k] >= b.numTensors)
-      return invalid("tensor list entry %u names tensor %u, but there are %u",
-                     k, refs[k], b.numTensors);
+      return bundleInvalid(
+          "tensor list entry %u names tensor %u, but there are %u", k, refs[k],
+          b.numTensors);
     if (k > 0 && refs[k] <= refs[k - 1])
-      return invalid("tensor list is not strictly ascending at entry %u", k);
+      return bundleInvalid("tensor list is not strictly ascending at entry %u",
+                           k);
   }
   return SL_OK;
 }
@@ -192,36 +192,38 @@ sl_status verifyVariant(const sl_bundle &b, uint32_t task, uint32_t v) {
   const BundleVariant &var = b.variants[v];
   if (var.numSegments == 0 ||
       !inBounds(var.firstSegment, var.numSegments, b.numSegments))
-    return invalid("segments [%u, +%u) must be at least one and lie inside "
-                   "the %u-entry segments table",
-                   var.firstSegment, var.numSegments, b.numSegments);
+    return bundleInvalid(
+        "segments [%u, +%u) must be at least one and lie inside "
+        "the %u-entry segments table",
+        var.firstSegment, var.numSegments, b.numSegments);
   if (!(var.estimatedAccuracy >= 0 && var.estimatedAccuracy <= 1))
-    return invalid("estimated accuracy %g is not in [0, 1]",
-                   var.estimatedAccuracy);
+    return bundleInvalid("estimated accuracy %g is not in [0, 1]",
+                         var.estimatedAccuracy);
   if (!std::isnan(var.measuredAccuracy) &&
       !(var.measuredAccuracy >= 0 && var.measuredAccuracy <= 1))
-    return invalid("measured accuracy %g is neither NaN nor in [0, 1]",
-                   var.measuredAccuracy);
+    return bundleInvalid("measured accuracy %g is neither NaN nor in [0, 1]",
+                         var.measuredAccuracy);
   for (uint32_t other = t.firstVariant; other < v; ++other)
     if (b.variants[other].id == var.id)
-      return invalid("id %u is also the id of variant %u", var.id,
-                     other - t.firstVariant);
+      return bundleInvalid("id %u is also the id of variant %u", var.id,
+                           other - t.firstVariant);
   for (uint32_t p = 0; p < b.numProcessors; ++p) {
     double ms = b.latency(v, p);
     // +inf: cannot run on that processor.
     if (std::isnan(ms) || ms < 0)
-      return invalid("latency %g ms on processor %u is not >= 0 (or +inf)", ms,
-                     p);
+      return bundleInvalid(
+          "latency %g ms on processor %u is not >= 0 (or +inf)", ms, p);
   }
   const BundleSegment *segs = b.segments + var.firstSegment;
   for (uint32_t s = 0; s < var.numSegments; ++s) {
     if (segs[s].program >= b.numPrograms)
-      return invalid("segment %u: program %u does not exist (%u programs)", s,
-                     segs[s].program, b.numPrograms);
+      return bundleInvalid(
+          "segment %u: program %u does not exist (%u programs)", s,
+          segs[s].program, b.numPrograms);
     if (segs[s].sourceVariant >= t.numSources)
-      return invalid("segment %u: source variant %u does not exist (the "
-                     "task has %u)",
-                     s, segs[s].sourceVariant, t.numSources);
+      return bundleInvalid("segment %u: source variant %u does not exist (the "
+                           "task has %u)",
+                           s, segs[s].sourceVariant, t.numSources);
   }
   // The programs must chain as sl_session_create will require, and take
   // and give what the task declares.
@@ -229,21 +231,23 @@ sl_status verifyVariant(const sl_bundle &b, uint32_t task, uint32_t v) {
   const sl_program &last = *b.programs[segs[var.numSegments - 1].program];
   const BundleTaskTensor *io = b.taskTensors + t.firstTensor;
   if (first.numInputs() != t.numInputs || last.numOutputs() != t.numOutputs)
-    return invalid("its programs take %u inputs and give %u outputs, the task "
-                   "declares %u and %u",
-                   first.numInputs(), last.numOutputs(), t.numInputs,
-                   t.numOutputs);
+    return bundleInvalid(
+        "its programs take %u inputs and give %u outputs, the task "
+        "declares %u and %u",
+        first.numInputs(), last.numOutputs(), t.numInputs, t.numOutputs);
   for (uint32_t k = 0; k < t.numInputs; ++k)
     if (!fitsTaskTensor(first, first.inputId(k), io[k]))
-      return invalid("input %u of program %u differs from the task's input "
-                     "'%s' (dtype or shape)",
-                     k, segs[0].program, b.stringAt(io[k].nameOffset));
+      return bundleInvalid(
+          "input %u of program %u differs from the task's input "
+          "'%s' (dtype or shape)",
+          k, segs[0].program, b.stringAt(io[k].nameOffset));
   for (uint32_t k = 0; k < t.numOutputs; ++k)
     if (!fitsTaskTensor(last, last.outputId(k), io[t.numInputs + k]))
-      return invalid("output %u of program %u differs from the task's output "
-                     "'%s' (dtype or shape)",
-                     k, segs[var.numSegments - 1].program,
-                     b.stringAt(io[t.numInputs + k].nameOffset));
+      return bundleInvalid(
+          "output %u of program %u differs from the task's output "
+          "'%s' (dtype or shape)",
+          k, segs[var.numSegments - 1].program,
+          b.stringAt(io[t.numInputs + k].nameOffset));
   for (uint32_t s = 0; s + 1 < var.numSegments; ++s) {
     const sl_program &from = *b.programs[segs[s].program];
     const sl_program &to = *b.programs[segs[s + 1].program];
@@ -254,9 +258,10 @@ sl_status verifyVariant(const sl_bundle &b, uint32_t task, uint32_t v) {
       fits = sameShape(a.dtype, a.rank, a.dims, c.dtype, c.rank, c.dims);
     }
     if (!fits)
-      return invalid("the outputs of segment %u (program %u) do not match "
-                     "the inputs of segment %u (program %u)",
-                     s, segs[s].program, s + 1, segs[s + 1].program);
+      return bundleInvalid(
+          "the outputs of segment %u (program %u) do not match "
+          "the inputs of segment %u (program %u)",
+          s, segs[s].program, s + 1, segs[s + 1].program);
   }
   return SL_OK;
 }
@@ -264,36 +269,39 @@ sl_status verifyVariant(const sl_bundle &b, uint32_t task, uint32_t v) {
 sl_status verifyTask(const sl_bundle &b, uint32_t i) {
   const BundleTask &t = b.tasks[i];
   if (b.stringAt(t.nameOffset)[0] == '\0')
-    return invalid("has no name");
+    return bundleInvalid("has no name");
   for (uint32_t other = 0; other < i; ++other)
     if (std::strcmp(b.stringAt(b.tasks[other].nameOffset),
                     b.stringAt(t.nameOffset)) == 0)
-      return invalid("its name is also task %u's", other);
+      return bundleInvalid("its name is also task %u's", other);
   if (t.numInputs == 0 || t.numOutputs == 0 ||
       !inBounds(t.firstTensor, uint64_t(t.numInputs) + t.numOutputs,
                 b.numTaskTensors))
-    return invalid("inputs and outputs [%u, +%u+%u) must be at least one of "
-                   "each and lie inside the %u-entry task-tensors table",
-                   t.firstTensor, t.numInputs, t.numOutputs, b.numTaskTensors);
+    return bundleInvalid(
+        "inputs and outputs [%u, +%u+%u) must be at least one of "
+        "each and lie inside the %u-entry task-tensors table",
+        t.firstTensor, t.numInputs, t.numOutputs, b.numTaskTensors);
   if (t.numSources == 0 ||
       !inBounds(t.firstSource, t.numSources, b.numSourceVariants))
-    return invalid("source variants [%u, +%u) must be at least one and lie "
-                   "inside the %u-entry source-variants table",
-                   t.firstSource, t.numSources, b.numSourceVariants);
+    return bundleInvalid(
+        "source variants [%u, +%u) must be at least one and lie "
+        "inside the %u-entry source-variants table",
+        t.firstSource, t.numSources, b.numSourceVariants);
   if (t.numVariants == 0 ||
       !inBounds(t.firstVariant, t.numVariants, b.numVariants))
-    return invalid("variants [%u, +%u) must be at least one and lie inside "
-                   "the %u-entry variants table",
-                   t.firstVariant, t.numVariants, b.numVariants);
+    return bundleInvalid(
+        "variants [%u, +%u) must be at least one and lie inside "
+        "the %u-entry variants table",
+        t.firstVariant, t.numVariants, b.numVariants);
   if (!(t.latencyDeadlineMs > 0))
-    return invalid("default latency deadline %g ms is not > 0",
-                   t.latencyDeadlineMs);
+    return bundleInvalid("default latency deadline %g ms is not > 0",
+                         t.latencyDeadlineMs);
   if (!(t.accuracyFloor >= 0 && t.accuracyFloor <= 1))
-    return invalid("default accuracy floor %g is not in [0, 1]",
-                   t.accuracyFloor);
+    return bundleInvalid("default accuracy floor %g is not in [0, 1]",
+                         t.accuracyFloor);
   if (!(t.requestRateHz >= 0) || std::isinf(t.requestRateHz))
-    return invalid("request rate %g Hz is not finite and >= 0",
-                   t.requestRateHz);
+    return bundleInvalid("request rate %g Hz is not finite and >= 0",
+                         t.requestRateHz);
   return SL_OK;
 }
 
@@ -303,22 +311,22 @@ sl_status verifyProcessor(const sl_bundle &b, uint32_t i) {
     return s;
   const char *id = b.stringAt(p.idOffset);
   if (id[0] == '\0')
-    return invalid("processor %u has no id", i);
+    return bundleInvalid("processor %u has no id", i);
   for (uint32_t other = 0; other < i; ++other)
     if (std::strcmp(b.stringAt(b.processors[other].idOffset), id) == 0)
-      return invalid("processor %u '%s': id also names processor %u", i, id,
-                     other);
+      return bundleInvalid("processor %u '%s': id also names processor %u", i,
+                           id, other);
   if (!processorKindName(p.kind))
-    return invalid("processor %u '%s': unknown kind %u", i, id,
-                   unsigned(p.kind));
+    return bundleInvalid("processor %u '%s': unknown kind %u", i, id,
+                         unsigned(p.kind));
   if (p.threads == 0)
-    return invalid("processor %u '%s': 0 threads", i, id);
+    return bundleInvalid("processor %u '%s': 0 threads", i, id);
   if (!(p.denseGflops > 0) || std::isinf(p.denseGflops) ||
       !(p.memoryGBps > 0) || std::isinf(p.memoryGBps) ||
       !(p.invocationOverheadMs >= 0) || std::isinf(p.invocationOverheadMs))
-    return invalid("processor %u '%s': cost figures must be finite, "
-                   "throughput and bandwidth > 0, overhead >= 0",
-                   i, id);
+    return bundleInvalid("processor %u '%s': cost figures must be finite, "
+                         "throughput and bandwidth > 0, overhead >= 0",
+                         i, id);
   return SL_OK;
 }
 
@@ -327,8 +335,8 @@ sl_status verifyProcessor(const sl_bundle &b, uint32_t i) {
 sl_status verifyStorageTables(sl_bundle &b) {
   if (b.stringsSize == 0 || b.strings[0] != '\0' ||
       b.strings[b.stringsSize - 1] != '\0')
-    return invalid("the strings section must start with the empty string "
-                   "and end with a NUL byte");
+    return bundleInvalid("the strings section must start with the empty string "
+                         "and end with a NUL byte");
   for (uint32_t i = 0; i < b.numTensors; ++i)
     if (sl_status s = verifyTensorEntry(b, i)) {
       prefixError("tensor %u", i);
@@ -344,7 +352,7 @@ sl_status verifyStorageTables(sl_bundle &b) {
 
 sl_status loadBundlePrograms(sl_bundle &b) {
   if (b.numPrograms == 0)
-    return invalid("the bundle has no programs");
+    return bundleInvalid("the bundle has no programs");
   size_t bytes = sizeof(sl_program *) * size_t(b.numPrograms);
   b.programs = static_cast<sl_program **>(
       allocateOrFail(b.allocator, bytes, 64, "bundle program table"));
@@ -390,7 +398,7 @@ sl_status loadBundlePrograms(sl_bundle &b) {
         unused = i;
     b.allocator.free(used, b.allocator.user);
     if (unused != b.numTensors)
-      return invalid("tensor %u is used by no program", unused);
+      return bundleInvalid("tensor %u is used by no program", unused);
   }
   return SL_OK;
 }
@@ -400,7 +408,7 @@ sl_status verifyTaskTables(const sl_bundle &b) {
     if (sl_status s = verifyProcessor(b, i))
       return s;
   if (b.numProcessors == 0)
-    return invalid("the bundle has no processors");
+    return bundleInvalid("the bundle has no processors");
   for (uint32_t i = 0; i < b.numTaskTensors; ++i) {
     const BundleTaskTensor &t = b.taskTensors[i];
     if (sl_status s = checkString(b, t.nameOffset, "task tensor", i))
@@ -422,11 +430,11 @@ sl_status verifyTaskTables(const sl_bundle &b) {
     // range; with every task's range checked below, the ranges partition
     // the table.
     if (v.task >= b.numTasks)
-      return invalid("variant %u names task %u, but there are %u", i, v.task,
-                     b.numTasks);
+      return bundleInvalid("variant %u names task %u, but there are %u", i,
+                           v.task, b.numTasks);
   }
   if (b.numTasks == 0)
-    return invalid("the bundle has no tasks");
+    return bundleInvalid("the bundle has no tasks");
   for (uint32_t i = 0; i < b.numTasks; ++i) {
     const BundleTask &t = b.tasks[i];
     if (sl_status s = checkString(b, t.nameOffset, "task", i))
@@ -440,17 +448,18 @@ sl_status verifyTaskTables(const sl_bundle &b) {
     const BundleVariant &v = b.variants[i];
     const BundleTask &t = b.tasks[v.task];
     if (i < t.firstVariant || i - t.firstVariant >= t.numVariants)
-      return invalid("variant %u names task %u '%s', whose variants are "
-                     "[%u, +%u)",
-                     i, v.task, b.stringAt(t.nameOffset), t.firstVariant,
-                     t.numVariants);
+      return bundleInvalid("variant %u names task %u '%s', whose variants are "
+                           "[%u, +%u)",
+                           i, v.task, b.stringAt(t.nameOffset), t.firstVariant,
+                           t.numVariants);
   }
   for (uint32_t task = 0; task < b.numTasks; ++task) {
     const BundleTask &t = b.tasks[task];
     for (uint32_t v = t.firstVariant; v < t.firstVariant + t.numVariants; ++v) {
       if (b.variants[v].task != task)
-        return invalid("variant %u lies in task %u's range but names task %u",
-                       v, task, b.variants[v].task);
+        return bundleInvalid(
+            "variant %u lies in task %u's range but names task %u", v, task,
+            b.variants[v].task);
       if (sl_status s = verifyVariant(b, task, v)) {
         char where[256];
         variantWhere(b, task, v, where, sizeof(where));

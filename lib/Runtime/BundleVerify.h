@@ -18,6 +18,14 @@
 namespace sparseloom {
 namespace runtime {
 
+/// Records a printf-style message as the thread's last error and returns
+/// SL_ERROR_INVALID_BUNDLE: every check of sl_bundle_open reports this way.
+sl_status bundleInvalid(const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
 /// Strings, the tensor table (bounds, order, dtype/encoding/dims, content
 /// hashes), the program table and each program's tensor list.
 sl_status verifyStorageTables(sl_bundle &bundle);
