@@ -245,23 +245,29 @@ TEST(SgemmPacked, EmptyK) {
 
 TEST(SgemmPacked, SameBitsForAnyThreadCount) {
   SKIP_WITHOUT_AVX2();
-  // Large enough that two threads split both M and N.
-  const Shape s{150, 300, 520};
-  std::vector<float> w = randomVector(size_t(s.m) * s.k, 5);
-  std::vector<float> b = randomVector(size_t(s.k) * s.n, 6);
-  std::vector<float> packed(packedWeightBytes(s.m, s.k) / sizeof(float));
-  packWeight(w.data(), s.m, s.k, packed.data());
-  Epilogue e;
-  std::vector<float> c1(size_t(s.m) * s.n), c2(c1.size());
-  Scratch scratch1(sgemmScratchBytes(s.m, s.n, s.k, 1));
-  sgemmPackedAvx2(packed.data(), s.m, s.n, s.k, b.data(), s.n, c1.data(), s.n,
-                  e, scratch1.data(), nullptr);
-  ThreadPool pool(2);
-  Scratch scratch2(sgemmScratchBytes(s.m, s.n, s.k, 2));
-  for (int rep = 0; rep < 3; ++rep) {
-    sgemmPackedAvx2(packed.data(), s.m, s.n, s.k, b.data(), s.n, c2.data(), s.n,
-                    e, scratch2.data(), &pool);
-    EXPECT_EQ(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)), 0);
+  // Large enough that two threads split both M and N; and a late-ResNet
+  // shape (N of at most four 64-column tiles, many weight panels), which
+  // the AVX-512 kernel splits over weight rows only.
+  for (const Shape &s : {Shape{150, 300, 520}, Shape{256, 196, 2304}}) {
+    SCOPED_TRACE(::testing::Message()
+                 << "m=" << s.m << " n=" << s.n << " k=" << s.k);
+    std::vector<float> w = randomVector(size_t(s.m) * s.k, 5);
+    std::vector<float> b = randomVector(size_t(s.k) * s.n, 6);
+    std::vector<float> packed(packedWeightBytes(s.m, s.k) / sizeof(float));
+    packWeight(w.data(), s.m, s.k, packed.data());
+    Epilogue e;
+    std::vector<float> c1(size_t(s.m) * s.n), c2(c1.size());
+    Scratch scratch1(sgemmScratchBytes(s.m, s.n, s.k, 1));
+    sgemmPackedAvx2(packed.data(), s.m, s.n, s.k, b.data(), s.n, c1.data(), s.n,
+                    e, scratch1.data(), nullptr);
+    ThreadPool pool(2);
+    Scratch scratch2(sgemmScratchBytes(s.m, s.n, s.k, 2));
+    for (int rep = 0; rep < 3; ++rep) {
+      sgemmPackedAvx2(packed.data(), s.m, s.n, s.k, b.data(), s.n, c2.data(),
+                      s.n, e, scratch2.data(), &pool);
+      EXPECT_EQ(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)),
+                0);
+    }
   }
 }
 
