@@ -289,6 +289,9 @@ const Layer kLayers[] = {
     {"resnet50.l4.1x1.expand", 2048, 512, 7 * 7},
     {"resnet50.l4.1x1.reduce", 512, 2048, 7 * 7},
     {"resnet50.l1.3x3.im2col", 64, 576, 56 * 56},
+    // ResNet-18/50's last stage as im2col: N = 49, one column past three
+    // whole vectors (SgemmAvx512.cpp, kMaxExtra).
+    {"resnet.l4.3x3.im2col", 512, 4608, 7 * 7},
     // MobileNetV2 pointwise convolutions.
     {"mobilenetv2.b3.expand", 144, 24, 56 * 56},
     {"mobilenetv2.b3.project", 24, 144, 56 * 56},

@@ -97,6 +97,21 @@ bool maxPoolPlaneAvx512(const float *x, int64_t h, int64_t w, float *y,
                         int64_t oh, int64_t ow, int64_t kh, int64_t kw,
                         int64_t sh, int64_t sw, int64_t pt, int64_t pl);
 
+// --- Convolution input unfolding (Im2colAvx512.cpp) ------------------------
+
+/// What im2colAvx512 needs of a convolution: input [C, H, W] (one image),
+/// output ow columns per row, kernel, strides, dilations, top/left pads.
+struct UnfoldGeom {
+  int64_t h, w, ow;
+  int64_t kh, kw, sh, sw, dh, dw, pt, pl;
+};
+
+/// Conv.cpp's im2col for channels [c0, c1) of one image: row (c, i, j) of
+/// cols ([C * kh * kw, p1 - p0]) holds, for output pixels [p0, p1), input
+/// (c, oh * sh - pt + i * dh, ow * sw - pl + j * dw), or 0 in the padding.
+void im2colAvx512(const UnfoldGeom &g, const float *x, int64_t p0, int64_t p1,
+                  int64_t c0, int64_t c1, float *cols);
+
 } // namespace runtime
 } // namespace sparseloom
 

@@ -53,5 +53,10 @@ bool maxPoolPlaneAvx512(const float *, int64_t, int64_t, float *, int64_t,
   unavailable("maxPoolPlaneAvx512");
 }
 
+void im2colAvx512(const UnfoldGeom &, const float *, int64_t, int64_t, int64_t,
+                  int64_t, float *) {
+  unavailable("im2colAvx512");
+}
+
 } // namespace runtime
 } // namespace sparseloom

@@ -33,7 +33,15 @@
 #include "KernelConfig.h"
 #include "ThreadPool.h"
 
+// GCC 12 reports its own _mm512_max_ps, _mm512_min_ps and
+// _mm512_zextps256_ps512 as reading an uninitialised value (the "undefined"
+// pass-through of their masked builtins) once they are inlined: a false
+// positive.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 
 #include <cassert>
 #include <cstring>
@@ -57,6 +65,12 @@ constexpr size_t kMC512 = 288;
 constexpr size_t kNC512 = 1024;
 /// Tasks split N in whole register tiles.
 constexpr size_t kNU = kNR512;
+/// At most this many columns past a tile's last full 16-lane vector are
+/// computed as 6-lane row vectors (one FMA per column per k step) instead of
+/// a masked 16-lane vector (six FMAs per k step, one per weight row).
+/// ResNet's last stage has N = 49 = 3 x 16 + 1 columns: its tiles did 24
+/// FMAs per k step for 49 columns' worth of work, now 18 + 1.
+constexpr unsigned kMaxExtra = 3;
 
 // The scratch that PackedWeight.cpp sizes for the AVX2 kernels must hold
 // this file's packed activation block too.
@@ -73,6 +87,14 @@ static inline float *alignScratch(void *p) {
 /// The first n (0..16) lanes.
 static inline __mmask16 laneMask(size_t n) {
   return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1u);
+}
+
+/// The columns of an nr-column tile that are computed as row vectors (see
+/// kMaxExtra), 0 for none. Plain layouts only: the transposed forms keep
+/// whole vectors.
+static inline unsigned extraColumns(size_t nr, bool transB, bool transC) {
+  const unsigned rest = unsigned(nr % 16);
+  return !transB && !transC && rest <= kMaxExtra ? rest : 0;
 }
 
 /// How a finished register tile is combined with C (as in SgemmAvx2.cpp).
@@ -175,16 +197,51 @@ storeTile(const StoreCtx &s, const __m512 *acc, size_t row0, size_t col0,
   }
 }
 
+/// Writes the E extra columns of a tile (see kMaxExtra): lane r of
+/// accx[e] is row row0 + r of column col0 + e. The arithmetic is
+/// storeTile's, lane for lane, so a column gets the same bits whichever
+/// way its tile computed it.
+template <int E>
+static inline __attribute__((always_inline)) void
+storeExtra(const StoreCtx &s, const __m512 *accx, size_t row0, size_t col0,
+           unsigned mr) {
+  const __mmask16 rows = laneMask(mr);
+  const __m512 bias = s.last && s.bias
+                          ? _mm512_maskz_loadu_ps(rows, s.bias + row0)
+                          : _mm512_setzero_ps();
+  for (int e = 0; e < E; ++e) {
+    alignas(64) float t[16] = {};
+    float *out = s.c + row0 * s.ldc + col0 + e;
+    __m512 x = accx[e];
+    if (s.alpha != 1.f)
+      x = _mm512_mul_ps(x, _mm512_set1_ps(s.alpha));
+    if (s.loadC) {
+      for (unsigned r = 0; r < mr; ++r)
+        t[r] = out[r * s.ldc];
+      x = _mm512_fmadd_ps(_mm512_load_ps(t), _mm512_set1_ps(s.cScale), x);
+    }
+    if (s.last)
+      x = activate(_mm512_add_ps(x, bias), s);
+    _mm512_store_ps(t, x);
+    for (unsigned r = 0; r < mr; ++r)
+      out[r * s.ldc] = t[r];
+  }
+}
+
 /// sgemm_6x64__avx512f (NV = 4) and its 6x48, 6x32, 6x16 tails: the
 /// product of a 6-row weight micro-panel `a` (6 floats per k) and an
 /// activation micro-panel `b` (16 * NV floats per k, 64-byte aligned) over
 /// kc steps. The accumulators are a fully unrolled array that the compiler
 /// keeps in registers (6 * NV + NV + 1 <= 29 of 32 zmm; no spills in the
 /// loop, checked on GCC 12 with objdump).
-template <int NV>
+/// E > 0 adds E extra columns after the NV vectors (see kMaxExtra), read
+/// from `bx` (E floats per k): per k step one masked load of the six
+/// weights as a row vector and one FMA per column. Each lane then runs the
+/// same FMA chain as the vector form would, so the bits are the same.
+template <int NV, int E>
 static void microKernel(size_t kc, const float *a, const float *aNext,
-                        const float *b, const StoreCtx &s, size_t row0,
-                        size_t col0, unsigned mr, unsigned nr) {
+                        const float *b, const float *bx, const StoreCtx &s,
+                        size_t row0, size_t col0, unsigned mr, unsigned nr) {
   // The next weight micro-panel is the same K range of the next 6 rows, a
   // whole row of panels (K * 24 bytes) further on: too far for the hardware
   // prefetchers, which stop at page boundaries. With a few activation
@@ -203,13 +260,25 @@ static void microKernel(size_t kc, const float *a, const float *aNext,
       for (int v = 0; v < NV; ++v)
         _mm_prefetch(row + 64 * v, _MM_HINT_T0);
     }
-  __m512 acc[kMR * NV];
+  constexpr int kAcc = int(kMR) * NV > 0 ? int(kMR) * NV : 1;
+  constexpr int kExtra = E > 0 ? E : 1;
+  __m512 acc[kAcc];
+  __m512 accx[kExtra];
 #pragma GCC unroll 24
-  for (int i = 0; i < int(kMR) * NV; ++i)
+  for (int i = 0; i < kAcc; ++i)
     acc[i] = _mm512_setzero_ps();
-#pragma GCC unroll 2
-  for (size_t k = 0; k < kc; ++k) {
-    __m512 bv[NV];
+#pragma GCC unroll 3
+  for (int e = 0; e < kExtra; ++e)
+    accx[e] = _mm512_setzero_ps();
+  // One k step. The extra columns need the step's six weights as one
+  // vector: a plain 8-float load, whose last two lanes (the next step's
+  // first weights) go to accumulator lanes that are never stored. A masked
+  // load would not read past the panel, but GCC 12 then keeps every
+  // accumulator on the stack as well (it treats the builtin as reading any
+  // memory), which made N = 49 twice as slow; so only the panel's last
+  // step, where 8 floats could run past the weight, copies its six.
+  auto step = [&](bool lastStep) __attribute__((always_inline)) {
+    __m512 bv[NV > 0 ? NV : 1];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v)
       bv[v] = _mm512_load_ps(b + 16 * v);
@@ -220,23 +289,64 @@ static void microKernel(size_t kc, const float *a, const float *aNext,
       for (int v = 0; v < NV; ++v)
         acc[r * NV + v] = _mm512_fmadd_ps(ar, bv[v], acc[r * NV + v]);
     }
+    if constexpr (E > 0) {
+      __m256 six;
+      if (lastStep) {
+        alignas(32) float copy[8] = {a[0], a[1], a[2], a[3], a[4], a[5]};
+        six = _mm256_load_ps(copy);
+      } else {
+        six = _mm256_loadu_ps(a);
+      }
+      const __m512 column = _mm512_zextps256_ps512(six);
+#pragma GCC unroll 3
+      for (int e = 0; e < E; ++e)
+        accx[e] = _mm512_fmadd_ps(column, _mm512_set1_ps(bx[e]), accx[e]);
+      bx += E;
+    }
     _mm_prefetch(pf, _MM_HINT_T0);
     pf += kMR * sizeof(float);
     a += kMR;
     b += 16 * NV;
+  };
+  if constexpr (E == 0) {
+#pragma GCC unroll 2
+    for (size_t k = 0; k < kc; ++k)
+      step(false);
+  } else {
+    for (size_t k = 1; k < kc; ++k)
+      step(false);
+    step(true);
   }
-  storeTile<NV>(s, acc, row0, col0, mr, nr);
+  if constexpr (NV > 0)
+    storeTile<NV>(s, acc, row0, col0, mr, nr - unsigned(E));
+  if constexpr (E > 0)
+    storeExtra<E>(s, accx, row0, col0 + 16 * NV, mr);
 }
 
 /// Copies B[k0 : k0+kc, n0 : n0+nc] into micro-panels of 64 columns (the
 /// last one roundUp(rest, 16) wide, zero-padded): the panel of columns
-/// [j, j+w) starts at out + j * kc and holds kc rows of w floats.
-static void packB(const float *b, size_t ldb, bool transB, size_t k0, size_t kc,
-                  size_t n0, size_t nc, float *out) {
+/// [j, j+w) starts at out + j * kc and holds kc rows of w floats. A last
+/// panel with extra columns (extraColumns, transC given by the caller) holds
+/// kc rows of its whole vectors, then kc rows of its E extra columns.
+static void packB(const float *b, size_t ldb, bool transB, bool transC,
+                  size_t k0, size_t kc, size_t n0, size_t nc, float *out) {
   for (size_t j = 0; j < nc; j += kNR512) {
     const size_t nr = nc - j < kNR512 ? nc - j : kNR512;
-    const size_t w = roundUp(nr, 16);
+    const unsigned extra = extraColumns(nr, transB, transC);
     float *panel = out + j * kc;
+    if (extra) {
+      const size_t w = nr - extra;
+      const float *src = b + k0 * ldb + n0 + j;
+      float *tail = panel + kc * w;
+      for (size_t k = 0; k < kc; ++k, src += ldb) {
+        for (size_t v = 0; v < w; v += 16)
+          _mm512_store_ps(panel + k * w + v, _mm512_loadu_ps(src + v));
+        for (unsigned e = 0; e < extra; ++e)
+          tail[k * extra + e] = src[w + e];
+      }
+      continue;
+    }
+    const size_t w = roundUp(nr, 16);
     if (!transB) {
       const float *src = b + k0 * ldb + n0 + j;
       if (nr == kNR512) {
@@ -342,7 +452,7 @@ static void gemmTask(const GemmProblem &p, size_t m0, size_t m1, size_t n0,
     const size_t nc = n1 - jc < kNC512 ? n1 - jc : kNC512;
     for (size_t pc = 0; pc < p.k; pc += kcMax) {
       const size_t kc = p.k - pc < kcMax ? p.k - pc : kcMax;
-      packB(p.b, p.ldb, p.transB, pc, kc, jc, nc, bPack);
+      packB(p.b, p.ldb, p.transB, p.transC, pc, kc, jc, nc, bPack);
       s.last = pc + kc == p.k;
       if (pc == 0) {
         s.loadC = p.beta != 0.f;
@@ -373,23 +483,36 @@ static void gemmTask(const GemmProblem &p, size_t m0, size_t m1, size_t n0,
             // L2 already.
             const float *aNext =
                 p.aPacked && ir + kMR < mc ? aPanel + panelStride : nullptr;
-            switch ((nr + 15) / 16) {
-            case 4:
-              microKernel<4>(kc, aPanel, aNext, bPanel, s, ic + ir, jc + jr, mr,
-                             nr);
-              break;
-            case 3:
-              microKernel<3>(kc, aPanel, aNext, bPanel, s, ic + ir, jc + jr, mr,
-                             nr);
-              break;
-            case 2:
-              microKernel<2>(kc, aPanel, aNext, bPanel, s, ic + ir, jc + jr, mr,
-                             nr);
-              break;
+            const unsigned extra = extraColumns(nr, p.transB, p.transC);
+            const float *bExtra = bPanel + kc * (nr - extra);
+            const size_t row0 = ic + ir, col0 = jc + jr;
+            // Whole vectors (the last one masked), or whole vectors plus
+            // extra columns.
+            switch (extra ? 4 * (nr / 16) + extra : 4 * ((nr + 15) / 16)) {
+#define SL_TILE(NV, E)                                                         \
+  case 4 * NV + E:                                                             \
+    microKernel<NV, E>(kc, aPanel, aNext, bPanel, bExtra, s, row0, col0, mr,   \
+                       nr);                                                    \
+    break;
+              SL_TILE(4, 0)
+              SL_TILE(3, 0)
+              SL_TILE(2, 0)
+              SL_TILE(1, 0)
+              SL_TILE(0, 1)
+              SL_TILE(0, 2)
+              SL_TILE(0, 3)
+              SL_TILE(1, 1)
+              SL_TILE(1, 2)
+              SL_TILE(1, 3)
+              SL_TILE(2, 1)
+              SL_TILE(2, 2)
+              SL_TILE(2, 3)
+              SL_TILE(3, 1)
+              SL_TILE(3, 2)
+              SL_TILE(3, 3)
+#undef SL_TILE
             default:
-              microKernel<1>(kc, aPanel, aNext, bPanel, s, ic + ir, jc + jr, mr,
-                             nr);
-              break;
+              assert(false && "no tile for this width");
             }
           }
         }

@@ -52,6 +52,7 @@
 
 #include "Ops/Products.h"
 
+#include "Kernels/FastOps.h"
 #include "Kernels/ThreadPool.h"
 
 #include <algorithm>
@@ -422,6 +423,19 @@ size_t convScratch(const OpView &op, KernelId kernel, unsigned threads) {
 void im2col(const ConvGeom &g, const float *x, int64_t p0, int64_t p1,
             float *cols, ThreadPool *pool) {
   const int64_t width = p1 - p0;
+  if (cpuHasAvx512Ops()) {
+    // The same copy with masked loads (Im2colAvx512.cpp).
+    const UnfoldGeom u{g.h,  g.w,  g.ow, g.kh, g.kw, g.sh,
+                       g.sw, g.dh, g.dw, g.pt, g.pl};
+    auto unfold = [&](size_t begin, size_t end) {
+      im2colAvx512(u, x, p0, p1, int64_t(begin), int64_t(end), cols);
+    };
+    if (pool)
+      pool->parallelFor(size_t(g.c), unfold);
+    else
+      unfold(0, size_t(g.c));
+    return;
+  }
   auto channelRange = [&](size_t begin, size_t end) {
     for (int64_t c = int64_t(begin); c < int64_t(end); ++c) {
       const float *xc = x + c * g.h * g.w;

@@ -77,6 +77,11 @@ const Shape kShapes[] = {
     {30, 130, 300},
     {7, 48, 7},
     {12, 112, 200},
+    // Extra columns past the last whole vector (1-3 of them): ResNet's
+    // N = 49, and narrower ones.
+    {9, 35, 300},
+    {6, 3, 130},
+    {512, 49, 300},
 };
 
 /// Which implementation a case runs: the public entry point (AVX-512 where
@@ -222,6 +227,43 @@ TEST(SgemmPackedAvx512, MatchesNaiveProduct) {
       runPackedCase(s, transB, transC, kEpilogues[2], nullptr, Isa::Avx512);
       runPackedCase(s, transB, transC, kEpilogues[3], &pool, Isa::Avx512);
     }
+  }
+}
+
+// The columns past a tile's last whole vector (N = 49: 3 x 16 + 1) are
+// computed as row vectors; they must get the same bits as when the same
+// column is part of a full vector (N = 64 with the same first 49 columns),
+// through several K blocks and the epilogue.
+TEST(SgemmPackedAvx512, ExtraColumnsSameBitsAsVectors) {
+  SKIP_WITHOUT_AVX512();
+  const uint32_t m = 20, k = 300;
+  std::vector<float> w = randomVector(size_t(m) * k, 41);
+  std::vector<float> packed(packedWeightBytes(m, k) / sizeof(float));
+  packWeight(w.data(), m, k, packed.data());
+  std::vector<float> bias = randomVector(m, 42);
+  Epilogue e;
+  e.bias = bias.data();
+  e.activation = format::Activation::Relu;
+  for (uint32_t n : {49u, 35u, 2u}) {
+    SCOPED_TRACE(::testing::Message() << "n=" << n);
+    const uint32_t wide = 64;
+    std::vector<float> b = randomVector(size_t(k) * wide, 43);
+    std::vector<float> narrow(size_t(k) * n);
+    for (uint32_t kk = 0; kk < k; ++kk)
+      std::memcpy(&narrow[size_t(kk) * n], &b[size_t(kk) * wide],
+                  n * sizeof(float));
+    std::vector<float> cWide(size_t(m) * wide), cNarrow(size_t(m) * n);
+    Scratch s1(sgemmScratchBytes(m, wide, k, 1)),
+        s2(sgemmScratchBytes(m, n, k, 1));
+    sgemmPackedTransAvx512(packed.data(), m, wide, k, b.data(), wide, false,
+                           cWide.data(), wide, false, e, s1.data(), nullptr);
+    sgemmPackedTransAvx512(packed.data(), m, n, k, narrow.data(), n, false,
+                           cNarrow.data(), n, false, e, s2.data(), nullptr);
+    for (uint32_t i = 0; i < m; ++i)
+      EXPECT_EQ(std::memcmp(&cWide[size_t(i) * wide], &cNarrow[size_t(i) * n],
+                            n * sizeof(float)),
+                0)
+          << "row " << i;
   }
 }
 
