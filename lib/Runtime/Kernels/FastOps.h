@@ -112,6 +112,29 @@ struct UnfoldGeom {
 void im2colAvx512(const UnfoldGeom &g, const float *x, int64_t p0, int64_t p1,
                   int64_t c0, int64_t c1, float *cols);
 
+// --- Winograd F(2x2, 3x3) transforms (WinogradAvx512.cpp) ------------------
+
+/// One image of a 3x3, stride-1 convolution cut into 2x2 output tiles:
+/// input [C, h, w], output [M, oh, ow], top/left pads, tilesW tiles per row
+/// (ceil(ow / 2)).
+struct WinogradTiles {
+  int64_t h, w, oh, ow, pt, pl, tilesW;
+};
+
+/// Input transform of tile rows [th0, th1) (all tiles of each row) for
+/// channels [c0, c1): v[xi * vStride + c * ldv + t] = (B^T d B)[xi] for
+/// tile t = (th - th0) * tilesW + tw, xi = 0..15 (row-major 4x4).
+void winogradInputAvx512(const WinogradTiles &g, const float *x, int64_t th0,
+                         int64_t th1, int64_t c0, int64_t c1, float *v,
+                         size_t ldv, size_t vStride);
+
+/// Output transform of the same tiles for output channels [m0, m1):
+/// y = act(A^T M A + bias (+ residual)) from m[xi * mStride + o * ldm + t],
+/// written into y [M, oh, ow] (tiles past the image edge are cut).
+void winogradOutputAvx512(const WinogradTiles &g, const float *m, int64_t th0,
+                          int64_t th1, int64_t m0, int64_t m1, size_t ldm,
+                          size_t mStride, const Epilogue &e, float *y);
+
 } // namespace runtime
 } // namespace sparseloom
 

@@ -58,5 +58,15 @@ void im2colAvx512(const UnfoldGeom &, const float *, int64_t, int64_t, int64_t,
   unavailable("im2colAvx512");
 }
 
+void winogradInputAvx512(const WinogradTiles &, const float *, int64_t, int64_t,
+                         int64_t, int64_t, float *, size_t, size_t) {
+  unavailable("winogradInputAvx512");
+}
+void winogradOutputAvx512(const WinogradTiles &, const float *, int64_t,
+                          int64_t, int64_t, int64_t, size_t, size_t,
+                          const Epilogue &, float *) {
+  unavailable("winogradOutputAvx512");
+}
+
 } // namespace runtime
 } // namespace sparseloom

@@ -50,6 +50,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Ops/ConvWinograd.h"
 #include "Ops/Products.h"
 
 #include "Kernels/FastOps.h"
@@ -168,7 +169,22 @@ struct ConvPlan {
   /// replaced by its offset into the phase planes.
   bool planar = false;
   WeightMatrix shifted;
+  /// The Winograd path (ConvWinograd.h): the transformed weight, null when
+  /// the conv runs on im2col.
+  WinogradWeight winograd;
 };
+
+/// The conv as ConvWinograd.h sees one image.
+WinogradShape winogradShape(const ConvGeom &g) {
+  return WinogradShape{g.c, g.h, g.w, g.m, g.oh, g.ow, g.pt, g.pl};
+}
+
+/// Whether `kernel` may run `g` as Winograd (from the descriptors alone;
+/// whether it does also depends on the CPU, see prepareConv).
+bool winogradGeometry(const ConvGeom &g, KernelId kernel) {
+  return winogradApplies(kernel, g.c, g.m, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
+                         g.group, g.oh, g.ow);
+}
 
 /// Builds plan.shifted for the sparse direct path: column k = (c, i, j) of
 /// the [M, C*kh*kw] weight becomes the offset of tap (c, i, j) into the
@@ -316,6 +332,12 @@ sl_status prepareConv(PrepareContext &ctx) {
   PlaneGeom pg;
   if (planeGeometry(g, op.kernelId, pg))
     return prepareShiftedWeight(ctx, g, pg, *plan);
+  // Winograd needs the AVX-512 transforms; elsewhere the conv stays on
+  // im2col (convScratch sizes for both).
+  if (winogradGeometry(g, op.kernelId) && cpuHasAvx512Ops() &&
+      plan->matrix->packed)
+    return prepareWinogradWeight(ctx, winogradShape(g), plan->matrix->packed,
+                                 plan->winograd);
   return SL_OK;
 }
 
@@ -382,8 +404,9 @@ size_t chunkSliceBytes(const ConvGeom &g, KernelId kernel, unsigned threads) {
                              uint32_t(chunk), uint32_t(g.k()), 1);
 }
 
-size_t convScratch(const OpView &op, KernelId kernel, unsigned threads) {
-  const ConvGeom g = geometry(op);
+/// Scratch of the im2col, direct and phase-plane paths.
+size_t im2colPathScratch(const OpView &op, const ConvGeom &g, KernelId kernel,
+                         unsigned threads) {
   const size_t im2col = g.direct()
                             ? 0
                             : alignScratch(sizeof(float) * size_t(g.k()) *
@@ -415,6 +438,18 @@ size_t convScratch(const OpView &op, KernelId kernel, unsigned threads) {
                : alignScratch(sizeof(float) * size_t(g.k()));
   }
   return 0;
+}
+
+/// Scratch of the path the conv runs on; with Winograd geometry the larger
+/// of both, since the loading CPU picks the path.
+size_t convScratch(const OpView &op, KernelId kernel, unsigned threads) {
+  const ConvGeom g = geometry(op);
+  const size_t im2colPath = im2colPathScratch(op, g, kernel, threads);
+  if (!winogradGeometry(g, kernel))
+    return im2colPath;
+  // The CPU that loads the program picks the path.
+  const size_t winograd = winogradScratchBytes(winogradShape(g), threads);
+  return winograd > im2colPath ? winograd : im2colPath;
 }
 
 /// Unfolds output pixels [p0, p1) of one image [C, H, W] into cols
@@ -649,6 +684,12 @@ sl_status evalConv(const OpInstance &op, ExecContext &ctx) {
     for (int64_t n = 0; n < g.n; ++n)
       weightProduct(op.kernelId, matrix, cols, x + n * inImage, cols,
                     y + n * outImage, cols, e, scratch, ctx.pool);
+    return SL_OK;
+  }
+  if (plan.winograd.packed) {
+    for (int64_t n = 0; n < g.n; ++n)
+      winogradConv(winogradShape(g), plan.winograd, x + n * inImage,
+                   y + n * outImage, e, scratch, ctx.pool);
     return SL_OK;
   }
   if (chunksPerThread(g, op.kernelId, ctx.threads)) {

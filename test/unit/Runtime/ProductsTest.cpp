@@ -286,6 +286,46 @@ TEST(Products, DenseConvInChunksPerThreadIsBitIdentical) {
   }
 }
 
+// Dense 3x3 stride-1 convs with at least 32 channels in and out and an
+// output of at least 8x8 run as Winograd F(2x2, 3x3) on AVX-512 CPUs
+// (Ops/ConvWinograd.h): odd sizes (cut edge tiles), asymmetric and no
+// padding, two images, both weight encodings, every activation; close to
+// the naive loops, and bit-identical for any thread count.
+TEST(Products, WinogradConvMatchesTheNaiveLoops) {
+  const ConvCase cases[] = {
+      // n, c, h, w, m, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, group
+      {1, 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+      {2, 40, 11, 9, 36, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1},
+      {1, 64, 17, 16, 48, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+      {1, 33, 40, 37, 70, 3, 3, 1, 1, 2, 1, 0, 2, 1, 1, 1},
+  };
+  uint32_t seed = 400;
+  for (const ConvCase &c : cases) {
+    auto x = randomFloats(size_t(c.n * c.c * c.h * c.w), seed++);
+    auto w = randomFloats(size_t(c.m * c.c * 9), seed++);
+    auto bias = randomFloats(size_t(c.m), seed++);
+    for (Encoding enc : {Encoding::PackedPanels, Encoding::Dense})
+      for (Activation act :
+           {Activation::None, Activation::Relu, Activation::Clip}) {
+        SCOPED_TRACE(testing::Message()
+                     << "c=" << c.c << " m=" << c.m << " " << c.h << "x" << c.w
+                     << " enc " << int(enc) << " act " << int(act));
+        RunResult one = runConv(c, KernelId::DenseGemmAvx2, enc, x, w, bias,
+                                act, -0.5f, 0.7f, 1);
+        ASSERT_TRUE(one.ok()) << one.message;
+        expectClose(one.out<float>(),
+                    naiveConv(c, x, w, bias, act, -0.5f, 0.7f));
+        for (unsigned threads : {2u, 3u}) {
+          RunResult more = runConv(c, KernelId::DenseGemmAvx2, enc, x, w, bias,
+                                   act, -0.5f, 0.7f, threads);
+          ASSERT_TRUE(more.ok()) << more.message;
+          EXPECT_EQ(one.outputs[0].data, more.outputs[0].data)
+              << "threads " << threads;
+        }
+      }
+  }
+}
+
 /// What Conv's im2col path computes for one image with a sparse weight:
 /// the whole image unfolded into [C*kh*kw, OH*OW] (zeros in the pads), then
 /// the same sparse kernel over it. Built from the dense weight the way
