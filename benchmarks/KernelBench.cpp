@@ -292,6 +292,8 @@ const Layer kLayers[] = {
     // ResNet-18/50's last stage as im2col: N = 49, one column past three
     // whole vectors (SgemmAvx512.cpp, kMaxExtra).
     {"resnet.l4.3x3.im2col", 512, 4608, 7 * 7},
+    // ResNet's 7x7 stride-2 stem as im2col (K = 3 x 49).
+    {"resnet.stem.7x7.im2col", 64, 147, 112 * 112},
     // MobileNetV2 pointwise convolutions.
     {"mobilenetv2.b3.expand", 144, 24, 56 * 56},
     {"mobilenetv2.b3.project", 24, 144, 56 * 56},

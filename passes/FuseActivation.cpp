@@ -22,6 +22,22 @@
 // epilogue and emits no op for it. Lowering checks the pattern again and
 // ignores a mark that a later rewrite made stale.
 //
+// A residual Add (a ResNet block's shortcut) goes into a Conv's epilogue
+// too: Conv -> Add(conv output, Z), where the Add is the Conv output's only
+// reader, Z is another activation of exactly the output's type (no
+// broadcasting) defined before the Conv (so that its tensor exists when
+// the Conv runs; of an Add of two Conv outputs only the later Conv
+// qualifies), and the Conv has a constant weight:
+//
+//   Conv:        fuse.residual = Z's value name
+//   Add:         fuse.into = the Conv's name
+//
+// A Relu or Clip after such an Add is marked for the same Conv, as if it
+// followed the Conv directly; lowering then computes act(conv + bias + Z),
+// the Add's rounding before the activation's, exactly as the unfused ops
+// do (never act(conv + bias) + Z). Residual Adds are marked first, so that
+// the activation loop sees them.
+//
 //===----------------------------------------------------------------------===//
 
 #include "FusionUtils.h"
@@ -30,9 +46,11 @@
 #include "sparseloom/IR/Analysis.h"
 #include "sparseloom/IR/OpRegistry.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <limits>
+#include <map>
 
 #define DEBUG_TYPE "fuse-activation"
 
@@ -41,6 +59,7 @@ namespace sparseloom {
 namespace {
 
 constexpr const char *kMarked = "activations-marked";
+constexpr const char *kResiduals = "residuals-marked";
 
 using fusion::constantScalar;
 using fusion::isOp;
@@ -59,6 +78,34 @@ bool isLinearWithConstantWeight(const Graph &graph, const Node *node) {
   return graph.findWeight(node->inputs[size_t(info->weightOperand)]) != nullptr;
 }
 
+/// The Conv that Add `add` may go into as a residual (see the file comment),
+/// and its other operand Z; null when there is none.
+Node *residualConv(Graph &graph, const UseDefInfo &uses, const Node &add,
+                   std::string &z) {
+  if (!isOp(&add, "Add") || add.inputs.size() != 2 || add.outputs.size() != 1 ||
+      add.inputs[0] == add.inputs[1])
+    return nullptr;
+  const TensorType sum = graph.getType(add.outputs[0]);
+  if (sum.dtype != DType::F32 || !sum.isStatic())
+    return nullptr;
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string &product = add.inputs[i], &other = add.inputs[1 - i];
+    const Node *conv = uses.definingNode(product);
+    if (!isOp(conv, "Conv") || soleUser(uses, product) != &add ||
+        !isLinearWithConstantWeight(graph, conv) || graph.findWeight(other) ||
+        graph.getType(product) != sum || graph.getType(other) != sum)
+      continue;
+    // Z must exist when the Conv runs: a graph input, or an earlier node's.
+    const Node *zProducer = uses.definingNode(other);
+    if (zProducer ? graph.indexOf(zProducer) >= graph.indexOf(conv)
+                  : !llvm::is_contained(graph.inputs, other))
+      continue;
+    z = other;
+    return graph.nodes()[size_t(graph.indexOf(conv))].get();
+  }
+  return nullptr;
+}
+
 class FuseActivationPass : public Pass {
 public:
   FuseActivationPass() : Pass(fuseActivationPassInfo()) {}
@@ -66,6 +113,24 @@ public:
   llvm::Error run(Module &module) override {
     Graph &graph = module.graph;
     UseDefInfo uses(graph);
+    // Residual Adds first: the activation loop treats a marked Add as its
+    // Conv.
+    std::map<const Node *, Node *> residualOf; // Add -> its Conv
+    for (const auto &owned : graph.nodes()) {
+      std::string z;
+      Node *conv = residualConv(graph, uses, *owned, z);
+      if (!conv)
+        continue;
+      conv->annotations["fuse.residual"] = Attribute(z);
+      owned->annotations["fuse.into"] = Attribute(conv->displayName());
+      residualOf[owned.get()] = conv;
+      SL_DEBUG(debugStream()
+               << DEBUG_TYPE << ": " << owned->displayName() << " (adding '"
+               << z << "') goes into the epilogue of " << conv->displayName()
+               << "\n");
+      statistics().add(kResiduals);
+    }
+
     for (const auto &owned : graph.nodes()) {
       Node &act = *owned;
       const bool relu = isOp(&act, "Relu"), clip = isOp(&act, "Clip");
@@ -90,7 +155,10 @@ public:
       if (soleUser(uses, value) != &act)
         continue;
       const Node *producer = uses.definingNode(value);
-      if (isOp(producer, "Add") && producer->inputs.size() == 2) {
+      auto residual = residualOf.find(producer);
+      if (residual != residualOf.end()) {
+        producer = residual->second;
+      } else if (isOp(producer, "Add") && producer->inputs.size() == 2) {
         const std::string *product = nullptr;
         for (const std::string &in : producer->inputs)
           if (!graph.findWeight(in))
@@ -126,9 +194,11 @@ const PassInfo &fuseActivationPassInfo() {
   static const PassInfo info = {
       "fuse-activation",
       "Mark Relu and constant-bound Clip after a Conv/Gemm/MatMul (or its "
-      "bias Add) for the product's epilogue (fuse.* annotations)",
+      "bias Add), and a residual Add after a Conv, for the product's "
+      "epilogue (fuse.* annotations)",
       {},
-      {{kMarked, "activations marked for a product's epilogue"}},
+      {{kMarked, "activations marked for a product's epilogue"},
+       {kResiduals, "residual Adds marked for a Conv's epilogue"}},
       [](const PassOptions &) -> llvm::Expected<std::unique_ptr<Pass>> {
         return std::make_unique<FuseActivationPass>();
       }};

@@ -109,7 +109,7 @@ enum class KernelId : uint16_t {
 
 enum class Opcode : uint16_t {
   // Dense linear algebra.
-  Conv = 1,   // inputs X, W, [B]; ConvParams
+  Conv = 1,   // inputs X, W, [B], [Z] (Z: fused residual Add); ConvParams
   Gemm = 2,   // inputs A, B, [C]; GemmParams
   MatMul = 3, // inputs A, B (numpy batching); no params
   // Elementwise binary with numpy broadcasting (shapes give the strides).

@@ -23,7 +23,9 @@
 //
 // Then the kernel rule of KernelSelection.h picks dense, CSR or 4x1 blocks
 // and the weight is encoded for that kernel. A Relu or Clip that
-// fuse-activation marked is applied in the product's epilogue.
+// fuse-activation marked is applied in the product's epilogue, and so is a
+// residual Add after a Conv: its other operand Z becomes the Conv's fourth
+// input (X, W, B or none, Z) and the epilogue computes act(x + bias + Z).
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,6 +47,7 @@ namespace lower {
 namespace {
 
 constexpr const char *kFuseActivation = "fuse.activation";
+constexpr const char *kFuseResidual = "fuse.residual";
 
 std::string weightPattern(const Weight &w) {
   auto it = w.annotations.find("sparsity.pattern");
@@ -110,6 +113,38 @@ Lowerer::matchActivation(const Node &producer, const std::string &value) {
       return none; // a bound computed at run time cannot be an epilogue
     (i == 1 ? fused.min : fused.max) = float(bound->data->elementAsDouble(0));
   }
+  return fused;
+}
+
+FusedResidual Lowerer::matchResidual(const Node &conv) {
+  FusedResidual none;
+  auto mark = conv.annotations.find(kFuseResidual);
+  if (!options_.fuse || mark == conv.annotations.end() ||
+      mark->second.kind() != Attribute::Kind::String ||
+      conv.outputs.size() != 1)
+    return none;
+  const std::string &product = conv.outputs[0];
+  const std::string &z = mark->second.getString();
+  if (z == product || uses_.isGraphOutput(product) ||
+      uses_.users(product).size() != 1)
+    return none;
+  const Node &add = *uses_.users(product)[0];
+  if (!add.domain.empty() || add.opType != "Add" || add.inputs.size() != 2 ||
+      add.outputs.size() != 1 || consumed_.count(&add))
+    return none;
+  if (!(add.inputs[0] == product && add.inputs[1] == z) &&
+      !(add.inputs[1] == product && add.inputs[0] == z))
+    return none;
+  // No broadcasting, and Z already has its tensor (an activation defined
+  // before the Conv, or a graph input).
+  const TensorType type = graph_.getType(product);
+  if (type.dtype != DType::F32 || !type.isStatic() ||
+      graph_.getType(z) != type || graph_.getType(add.outputs[0]) != type ||
+      !values_.count(z))
+    return none;
+  FusedResidual fused;
+  fused.add = &add;
+  fused.value = z;
   return fused;
 }
 
@@ -198,20 +233,35 @@ llvm::Error Lowerer::lowerConv(const Node &node, Opcode opcode) {
   for (size_t s = 0; s < spatial; ++s)
     outPixels *= (*yDims)[2 + s];
 
-  auto act = matchActivation(node, node.outputs[0]);
+  // A residual Add, then an activation after it (or after the Conv).
+  const FusedResidual residual = matchResidual(node);
+  const std::string &sumValue =
+      residual.add ? residual.add->outputs[0] : node.outputs[0];
+  auto act = matchActivation(node, sumValue);
   if (!act)
     return act.takeError();
   setActivation(params, *act);
-  const std::string &outValue =
-      act->node ? act->node->outputs[0] : node.outputs[0];
-  std::string sourceOps = act->node ? "Conv+" + act->node->opType : "Conv";
+  const std::string &outValue = act->node ? act->node->outputs[0] : sumValue;
+  std::string sourceOps = residual.add ? "Conv+Add" : "Conv";
+  if (act->node)
+    sourceOps += "+" + act->node->opType;
 
   auto x = use(node, node.inputs[0]);
   if (!x)
     return x.takeError();
+  uint32_t zOp = format::kNoTensor;
+  if (residual.add) {
+    auto z = use(node, residual.value);
+    if (!z)
+      return z.takeError();
+    zOp = *z;
+  }
   auto y = defineOutput(node, outValue);
   if (!y)
     return y.takeError();
+  if (residual.add)
+    markFused(*residual.add,
+              "residual added in the epilogue of " + node.displayName());
   if (act->node)
     markFused(*act->node, "fused into " + node.displayName());
   uint32_t xOp = *x, yOp = *y;
@@ -221,8 +271,20 @@ llvm::Error Lowerer::lowerConv(const Node &node, Opcode opcode) {
                      {(*xDims)[0], (*xDims)[1], 1, (*xDims)[2]});
     yOp = defineView(*y, outValue + ".as2d",
                      {(*yDims)[0], (*yDims)[1], 1, (*yDims)[2]});
+    if (residual.add)
+      zOp = defineView(zOp, residual.value + ".as2d",
+                       {(*yDims)[0], (*yDims)[1], 1, (*yDims)[2]});
     weightDims = {(*wDims)[0], (*wDims)[1], 1, (*wDims)[2]};
   }
+  // Inputs X, W, then B and Z, each optional (an absent bias before Z is
+  // kNoTensor).
+  auto withOptional = [&](std::vector<uint32_t> inputs, uint32_t bias) {
+    if (bias != format::kNoTensor || zOp != format::kNoTensor)
+      inputs.push_back(bias);
+    if (zOp != format::kNoTensor)
+      inputs.push_back(zOp);
+    return inputs;
+  };
 
   const Weight *w = constantOperand(node, 1);
   const bool hasBias = node.inputs.size() > 2 && !node.inputs[2].empty();
@@ -250,10 +312,8 @@ llvm::Error Lowerer::lowerConv(const Node &node, Opcode opcode) {
     info.encoding = encodingName(draft_.tensors[plan.weight].encoding);
     info.reason = plan.decision.reason;
     info.weightDensity = plan.density;
-    std::vector<uint32_t> inputs = {xOp, plan.weight};
-    if (plan.bias != format::kNoTensor)
-      inputs.push_back(plan.bias);
-    emit(node, opcode, plan.decision.kernel, inputs, {yOp}, paramBytes(params),
+    emit(node, opcode, plan.decision.kernel,
+         withOptional({xOp, plan.weight}, plan.bias), {yOp}, paramBytes(params),
          info);
     return llvm::Error::success();
   }
@@ -288,14 +348,15 @@ llvm::Error Lowerer::lowerConv(const Node &node, Opcode opcode) {
     else if (spatial == 1)
       return makeNodeError(node.displayName(), "a 1-D Conv weight must be f32");
   }
-  std::vector<uint32_t> inputs = {xOp, weightOp};
+  uint32_t biasOp = format::kNoTensor;
   if (hasBias) {
     auto id = use(node, node.inputs[2]);
     if (!id)
       return id.takeError();
-    inputs.push_back(*id);
+    biasOp = *id;
   }
-  emit(node, opcode, kernelId, inputs, {yOp}, paramBytes(params), info);
+  emit(node, opcode, kernelId, withOptional({xOp, weightOp}, biasOp), {yOp},
+       paramBytes(params), info);
   return llvm::Error::success();
 }
 

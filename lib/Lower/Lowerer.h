@@ -8,9 +8,10 @@
 // each is mapped by the rule table (LowerOps.cpp) to a handler that resolves
 // its attributes into the opcode's parameter struct and emits zero or more
 // program ops: zero for a Reshape aliased to its input, or for a node fused
-// into the op before it (an activation, a bias Add). The handlers of the
-// products (Conv, Gemm, MatMul) live in LowerProducts.cpp; the tensor table,
-// liveness, memory plan and report in Lowerer.cpp. Private to lib/Lower.
+// into the op before it (an activation, a bias Add, a residual Add). The
+// handlers of the products (Conv, Gemm, MatMul) live in LowerProducts.cpp;
+// the tensor table, liveness, memory plan and report in Lowerer.cpp.
+// Private to lib/Lower.
 //
 //===----------------------------------------------------------------------===//
 
@@ -163,6 +164,13 @@ struct FusedActivation {
   float max = 0.0f;
 };
 
+/// A residual Add that a Conv applies in its epilogue (its other operand
+/// becomes the Conv's input Z).
+struct FusedResidual {
+  const Node *add = nullptr;
+  std::string value; // Z
+};
+
 /// A product with a constant weight, as planProduct takes it.
 struct ProductRequest {
   std::vector<float> weight;       // row-major [m, k]
@@ -236,6 +244,9 @@ private:
   /// annotation allows folding, if the pattern still holds.
   llvm::Expected<FusedActivation> matchActivation(const Node &producer,
                                                   const std::string &value);
+  /// The residual Add after `conv` that its fuse.residual annotation
+  /// allows folding, if the pattern still holds and Z already has a tensor.
+  FusedResidual matchResidual(const Node &conv);
 
   // --- Tensors (Lowerer.cpp) -----------------------------------------------
   /// The static dims of `value`, or an error naming `node`.

@@ -6,7 +6,8 @@
 //
 // The memory-bound non-GEMM loops sixteen floats at a time, tails under a
 // mask: float Add/Sub/Mul/Div for the broadcast patterns the models use
-// (same shape, a scalar or per-row value against a row), Relu/Clip, and a
+// (same shape, a scalar or per-row value against a row), Relu/Clip, a
+// residual Add with its Relu/Clip (a Conv's Z, Ops/Conv.cpp), and a
 // LayerNormalization row. The portable loops they replace are scalar (GCC
 // at -O2 does not vectorise a loop that needs an alias check), and the
 // LayerNorm row accumulated in double one element at a time.
@@ -131,6 +132,28 @@ void clampAvx512(const float *x, float *y, int64_t n, float lo, float hi) {
         y + i, m,
         _mm512_min_ps(vhi,
                       _mm512_max_ps(vlo, _mm512_maskz_loadu_ps(m, x + i))));
+  }
+}
+
+void addClampAvx512(const float *x, const float *z, float *y, int64_t n,
+                    float lo, float hi) {
+  // As clampAvx512, on the rounded sum: NaN passes through.
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 s0 =
+        _mm512_add_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(z + i));
+    const __m512 s1 =
+        _mm512_add_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(z + i + 16));
+    _mm512_storeu_ps(y + i, _mm512_min_ps(vhi, _mm512_max_ps(vlo, s0)));
+    _mm512_storeu_ps(y + i + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, s1)));
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = firstLanes(n - i);
+    const __m512 sum = _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + i),
+                                     _mm512_maskz_loadu_ps(m, z + i));
+    _mm512_mask_storeu_ps(y + i, m,
+                          _mm512_min_ps(vhi, _mm512_max_ps(vlo, sum)));
   }
 }
 

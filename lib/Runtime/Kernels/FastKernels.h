@@ -42,9 +42,21 @@ bool cpuHasAvx2Fma();
 /// AVX-512 form (SgemmAvx512.cpp) on the same packed weights and scratch.
 bool cpuHasAvx512f();
 
-/// The fused epilogue of a product: optional per-row bias, then activation.
+/// The fused epilogue of a product: optional per-row bias, optional residual,
+/// then activation. Each is a separate float operation, in that order,
+/// C = act((W * B + bias) + residual), so the result is bit-identical to a
+/// product with a bias followed by an Add op and an activation op.
+///
+/// `residual` (a Conv's Z input, a ResNet shortcut) is a matrix laid out
+/// like C: the value added to C[i][j] is residual[i * residualLd + j], or
+/// residual[j * residualLd + i] where C is written transposed (transC).
+/// Only some kernels read it (sgemmPackedTransAvx2 and sgemmPackedAvx2 and
+/// the portable reference); the others require it null, and their callers
+/// add it in a pass of their own (Ops/Conv.cpp, residualInStore).
 struct Epilogue {
   const float *bias = nullptr; // M entries or null
+  const float *residual = nullptr;
+  size_t residualLd = 0;
   format::Activation activation = format::Activation::None;
   float actMin = 0.f;
   float actMax = 0.f;

@@ -69,6 +69,13 @@ void binaryAvx512(FastBinary op, const float *x, int64_t sx, const float *y,
 /// [0, inf)); x and y may be the same array.
 void clampAvx512(const float *x, float *y, int64_t n, float lo, float hi);
 
+/// y[i] = min(max(x[i] + z[i], lo), hi): a residual Add and the Relu/Clip
+/// after it in one pass (Relu is [0, inf), no activation (-inf, inf)). The
+/// sum is rounded before the clamp, so y is bit-identical to binaryAvx512
+/// Add followed by clampAvx512. y may be x or z.
+void addClampAvx512(const float *x, const float *z, float *y, int64_t n,
+                    float lo, float hi);
+
 /// Softmax of one contiguous row of n > 0 elements (the max subtracted,
 /// exp as VectorMath's clamped one, the sum in double).
 void softmaxRowAvx512(const float *x, float *y, int64_t n);

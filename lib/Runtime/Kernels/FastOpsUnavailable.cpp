@@ -40,6 +40,10 @@ void binaryAvx512(FastBinary, const float *, int64_t, const float *, int64_t,
 void clampAvx512(const float *, float *, int64_t, float, float) {
   unavailable("clampAvx512");
 }
+void addClampAvx512(const float *, const float *, float *, int64_t, float,
+                    float) {
+  unavailable("addClampAvx512");
+}
 void softmaxRowAvx512(const float *, float *, int64_t) {
   unavailable("softmaxRowAvx512");
 }

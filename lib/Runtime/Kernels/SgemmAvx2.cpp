@@ -25,6 +25,10 @@
 // matrix-vector one) to SgemmAvx512.cpp, which reads the same packed weights
 // and scratch.
 //
+// The epilogue (last K block) adds the bias, then the residual, then applies
+// the activation, each a rounded float operation of its own, so a fused
+// residual gives the bits of a product followed by an Add op.
+//
 // Compiled with -mavx2 -mfma. Helpers are static so that none can leak into
 // portable code (see KernelConfig.h).
 //
@@ -70,9 +74,12 @@ struct StoreCtx {
   /// Adds cScale * C (a later K block, or beta != 0 on the first).
   bool loadC;
   float cScale;
-  /// The last K block also applies bias and activation.
+  /// The last K block also applies bias, residual and activation.
   bool last;
   const float *bias;
+  /// Laid out like C (transC included), leading dimension residualLd.
+  const float *residual;
+  size_t residualLd;
   format::Activation act;
   float lo, hi;
 };
@@ -126,6 +133,11 @@ static void storeTile(const StoreCtx &s, const __m256 *acc, size_t row0,
           x0 = _mm256_add_ps(x0, bias);
           x1 = _mm256_add_ps(x1, bias);
         }
+        if (s.residual) {
+          const float *z = s.residual + (row0 + r) * s.residualLd + col0;
+          x0 = _mm256_add_ps(x0, _mm256_loadu_ps(z));
+          x1 = _mm256_add_ps(x1, _mm256_loadu_ps(z + 8));
+        }
         x0 = activate(x0, s);
         x1 = activate(x1, s);
       }
@@ -149,6 +161,8 @@ static void storeTile(const StoreCtx &s, const __m256 *acc, size_t row0,
         if (s.last) {
           if (s.bias)
             x += s.bias[row0 + r];
+          if (s.residual)
+            x += s.residual[(col0 + j) * s.residualLd + row0 + r];
           x = activateScalar(x, s);
         }
         out[r] = x;
@@ -160,6 +174,8 @@ static void storeTile(const StoreCtx &s, const __m256 *acc, size_t row0,
   const __m256 cScale = _mm256_set1_ps(s.cScale);
   for (unsigned r = 0; r < mr; ++r) {
     float *out = s.c + (row0 + r) * s.ldc + col0;
+    const float *z =
+        s.residual ? s.residual + (row0 + r) * s.residualLd + col0 : nullptr;
     const __m256 bias =
         _mm256_set1_ps(s.last && s.bias ? s.bias[row0 + r] : 0.f);
     for (unsigned h = 0; h < 2; ++h) {
@@ -177,8 +193,13 @@ static void storeTile(const StoreCtx &s, const __m256 *acc, size_t row0,
             cols == 8 ? _mm256_loadu_ps(o) : _mm256_maskload_ps(o, mask);
         x = _mm256_fmadd_ps(old, cScale, x);
       }
-      if (s.last)
-        x = activate(_mm256_add_ps(x, bias), s);
+      if (s.last) {
+        x = _mm256_add_ps(x, bias);
+        if (z)
+          x = _mm256_add_ps(x, cols == 8 ? _mm256_loadu_ps(z + 8 * h)
+                                         : _mm256_maskload_ps(z + 8 * h, mask));
+        x = activate(x, s);
+      }
       if (cols == 8)
         _mm256_storeu_ps(o, x);
       else
@@ -283,6 +304,13 @@ static void microKernel(size_t kc, const float *a, const float *b,
           reinterpret_cast<const char *>(s.c + (row0 + r) * s.ldc + col0);
       _mm_prefetch(row, _MM_HINT_T0);
       _mm_prefetch(row + 60, _MM_HINT_T0);
+      // The same for the residual the last K block adds.
+      if (s.last && s.residual) {
+        const char *z = reinterpret_cast<const char *>(
+            s.residual + (row0 + r) * s.residualLd + col0);
+        _mm_prefetch(z, _MM_HINT_T0);
+        _mm_prefetch(z + 60, _MM_HINT_T0);
+      }
     }
   // clang-format off
   if (NV == 2) {
@@ -491,6 +519,8 @@ static void gemmTask(const GemmProblem &p, size_t m0, size_t m1, size_t n0,
   s.transC = p.transC;
   s.alpha = p.alpha;
   s.bias = p.epilogue ? p.epilogue->bias : nullptr;
+  s.residual = p.epilogue ? p.epilogue->residual : nullptr;
+  s.residualLd = p.epilogue ? p.epilogue->residualLd : 0;
   s.act = p.epilogue ? p.epilogue->activation : format::Activation::None;
   s.lo = p.epilogue ? p.epilogue->actMin : 0.f;
   s.hi = p.epilogue ? p.epilogue->actMax : 0.f;
@@ -659,7 +689,10 @@ static void runGemv(const float *packedW, size_t m, size_t k, const float *b,
         float v = sums[row - p0 * kMR];
         if (epilogue.bias)
           v += epilogue.bias[row];
-        // C[row][0] sits at row * ldc, or at row when C is transposed.
+        // C[row][0] sits at row * ldc, or at row when C is transposed; the
+        // residual likewise.
+        if (epilogue.residual)
+          v += epilogue.residual[transC ? row : row * epilogue.residualLd];
         c[transC ? row : row * ldc] = activateScalar(v, s);
       }
     }
@@ -683,9 +716,13 @@ static void emptyProduct(size_t m, size_t n, float *c, size_t ldc, bool transC,
   for (size_t i = 0; i < m; ++i)
     for (size_t j = 0; j < n; ++j) {
       float &out = transC ? c[j * ldc + i] : c[i * ldc + j];
-      if (epilogue)
-        out = activateScalar(epilogue->bias ? epilogue->bias[i] : 0.f, s);
-      else
+      if (epilogue) {
+        float v = epilogue->bias ? epilogue->bias[i] : 0.f;
+        if (epilogue->residual)
+          v += epilogue->residual[transC ? j * epilogue->residualLd + i
+                                         : i * epilogue->residualLd + j];
+        out = activateScalar(v, s);
+      } else
         out = beta == 0.f ? 0.f : beta * out;
     }
 }

@@ -106,9 +106,12 @@ struct StoreCtx {
   /// Adds cScale * C (a later K block, or beta != 0 on the first).
   bool loadC;
   float cScale;
-  /// The last K block also applies bias and activation.
+  /// The last K block also applies bias, residual and activation.
   bool last;
   const float *bias;
+  /// Laid out like C (Epilogue::residual), or null.
+  const float *residual;
+  size_t residualLd;
   format::Activation act;
   float lo, hi;
 };
@@ -166,6 +169,8 @@ storeTile(const StoreCtx &s, const __m512 *acc, size_t row0, size_t col0,
         if (s.last) {
           if (s.bias)
             x += s.bias[row0 + r];
+          if (s.residual)
+            x += s.residual[(col0 + j) * s.residualLd + row0 + r];
           x = activateScalar(x, s);
         }
         out[r] = x;
@@ -190,8 +195,15 @@ storeTile(const StoreCtx &s, const __m512 *acc, size_t row0, size_t col0,
         x = _mm512_mul_ps(x, alpha);
       if (s.loadC)
         x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, o), cScale, x);
-      if (s.last)
-        x = activate(_mm512_add_ps(x, bias), s);
+      if (s.last) {
+        x = _mm512_add_ps(x, bias);
+        if (s.residual)
+          x = _mm512_add_ps(
+              x,
+              _mm512_maskz_loadu_ps(
+                  mask, s.residual + (row0 + r) * s.residualLd + col0 + done));
+        x = activate(x, s);
+      }
       _mm512_mask_storeu_ps(o, mask, x);
     }
   }
@@ -220,8 +232,17 @@ storeExtra(const StoreCtx &s, const __m512 *accx, size_t row0, size_t col0,
         t[r] = out[r * s.ldc];
       x = _mm512_fmadd_ps(_mm512_load_ps(t), _mm512_set1_ps(s.cScale), x);
     }
-    if (s.last)
-      x = activate(_mm512_add_ps(x, bias), s);
+    if (s.last) {
+      x = _mm512_add_ps(x, bias);
+      if (s.residual) {
+        alignas(64) float z[16] = {};
+        const float *zc = s.residual + row0 * s.residualLd + col0 + e;
+        for (unsigned r = 0; r < mr; ++r)
+          z[r] = zc[r * s.residualLd];
+        x = _mm512_add_ps(x, _mm512_load_ps(z));
+      }
+      x = activate(x, s);
+    }
     _mm512_store_ps(t, x);
     for (unsigned r = 0; r < mr; ++r)
       out[r * s.ldc] = t[r];
@@ -445,6 +466,8 @@ static void gemmTask(const GemmProblem &p, size_t m0, size_t m1, size_t n0,
   s.transC = p.transC;
   s.alpha = p.alpha;
   s.bias = p.epilogue ? p.epilogue->bias : nullptr;
+  s.residual = p.epilogue ? p.epilogue->residual : nullptr;
+  s.residualLd = p.epilogue ? p.epilogue->residualLd : 0;
   s.act = p.epilogue ? p.epilogue->activation : format::Activation::None;
   s.lo = p.epilogue ? p.epilogue->actMin : 0.f;
   s.hi = p.epilogue ? p.epilogue->actMax : 0.f;

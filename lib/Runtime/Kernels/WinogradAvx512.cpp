@@ -137,6 +137,10 @@ void winogradOutputAvx512(const WinogradTiles &g, const float *m, int64_t th0,
       _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const __m512i high = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28,
                                          13, 29, 14, 30, 15, 31);
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                          22, 24, 26, 28, 30);
+  const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21,
+                                         23, 25, 27, 29, 31);
   const int64_t plane = g.oh * g.ow;
   for (int64_t o = m0; o < m1; ++o) {
     const __m512 bias = _mm512_set1_ps(e.bias ? e.bias[o] : 0.f);
@@ -172,6 +176,18 @@ void winogradOutputAvx512(const WinogradTiles &g, const float *m, int64_t th0,
             out[j] = _mm512_add_ps(r, bias);
           }
           float *row = y + o * plane + oh * g.ow + col;
+          if (e.residual) {
+            // The same order of roundings as a product's store: the biased
+            // sum, then the residual, then the activation.
+            const float *z = e.residual + o * e.residualLd + oh * g.ow + col;
+            const __m512 z0 = _mm512_maskz_loadu_ps(laneRange(0, valid), z);
+            const __m512 z1 =
+                _mm512_maskz_loadu_ps(laneRange(0, valid - 16), z + 16);
+            out[0] =
+                _mm512_add_ps(out[0], _mm512_permutex2var_ps(z0, evens, z1));
+            out[1] =
+                _mm512_add_ps(out[1], _mm512_permutex2var_ps(z0, odds, z1));
+          }
           for (int j = 0; j < 2; ++j)
             out[j] = activate(out[j], e.activation, e.actMin, e.actMax);
           _mm512_mask_storeu_ps(row, laneRange(0, valid),

@@ -57,6 +57,7 @@
 #include "Kernels/ThreadPool.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace sparseloom {
 namespace runtime {
@@ -237,7 +238,8 @@ sl_status checkConvAxis(PrepareContext &ctx, const char *axis, int64_t in,
 
 sl_status prepareConv(PrepareContext &ctx) {
   OpInstance &op = ctx.op;
-  if (sl_status s = expectOperands(ctx, 2, 3))
+  // X, W, then optional B and Z (kNoTensor for a B that is absent).
+  if (sl_status s = expectOperands(ctx, 2, 4))
     return s;
   const TensorDesc &x = op.input(0);
   const TensorDesc &w = op.input(1);
@@ -295,6 +297,17 @@ sl_status prepareConv(PrepareContext &ctx) {
                       "the bias must be [%lld] (one per output channel)",
                       (long long)g.m);
   }
+  if (op.hasInput(3)) {
+    // The residual is added to the output element by element.
+    const TensorDesc &z = op.input(3);
+    if (sl_status s = expectDType(ctx, z, "the residual Z", kFloat))
+      return s;
+    if (sl_status s = expectDenseData(ctx, z, "the residual Z"))
+      return s;
+    if (sl_status s =
+            expectSameShape(ctx, z, "the residual Z", y, "the output"))
+      return s;
+  }
   if (sl_status s = checkActivation(ctx, p.activation, p.actMin, p.actMax))
     return s;
   if (g.k() > UINT32_MAX || g.m > UINT32_MAX || g.spatial() > UINT32_MAX)
@@ -332,9 +345,9 @@ sl_status prepareConv(PrepareContext &ctx) {
   PlaneGeom pg;
   if (planeGeometry(g, op.kernelId, pg))
     return prepareShiftedWeight(ctx, g, pg, *plan);
-  // Winograd needs the AVX-512 transforms; elsewhere the conv stays on
-  // im2col (convScratch sizes for both).
-  if (winogradGeometry(g, op.kernelId) && cpuHasAvx512Ops() &&
+  // Winograd needs the AVX-512 transforms and may be switched off;
+  // elsewhere the conv stays on im2col (convScratch sizes for both).
+  if (winogradGeometry(g, op.kernelId) && winogradAvailable() &&
       plan->matrix->packed)
     return prepareWinogradWeight(ctx, winogradShape(g), plan->matrix->packed,
                                  plan->winograd);
@@ -640,19 +653,32 @@ void referenceConv(const OpInstance &op, ExecContext &ctx, const ConvGeom &g,
           }
         }
       }
+      if (e.residual) {
+        // After the whole sum, before the activation: the Add op's rounding.
+        const float *z = e.residual + (n * g.m + m) * int64_t(e.residualLd);
+        for (int64_t i = 0; i < plane; ++i)
+          out[i] += z[i];
+      }
       applyActivation(out, plane, e.activation, e.actMin, e.actMax);
     }
   }
 }
 
-sl_status evalConv(const OpInstance &op, ExecContext &ctx) {
-  const ConvGeom g = geometry(op);
+/// `e` with its residual moved to the element that goes with output offset
+/// `offset` (the C a product writes at y + offset).
+Epilogue residualAt(const Epilogue &e, int64_t offset) {
+  Epilogue shifted = e;
+  if (shifted.residual)
+    shifted.residual += offset;
+  return shifted;
+}
+
+/// The convolution with epilogue `e` (which evalConv may have stripped of
+/// its residual and activation). A residual in `e` is laid out like the
+/// output: residualLd = output pixels per channel.
+sl_status convWithEpilogue(const OpInstance &op, ExecContext &ctx,
+                           const ConvGeom &g, const Epilogue &e) {
   const auto &p = op.paramsAs<format::ConvParams>();
-  Epilogue e;
-  e.bias = op.hasInput(2) ? ctx.in<float>(op, 2) : nullptr;
-  e.activation = p.activation;
-  e.actMin = p.actMin;
-  e.actMax = p.actMax;
   if (op.kernelId == KernelId::Reference) {
     referenceConv(op, ctx, g, e);
     return SL_OK;
@@ -683,13 +709,15 @@ sl_status evalConv(const OpInstance &op, ExecContext &ctx) {
   if (g.direct()) {
     for (int64_t n = 0; n < g.n; ++n)
       weightProduct(op.kernelId, matrix, cols, x + n * inImage, cols,
-                    y + n * outImage, cols, e, scratch, ctx.pool);
+                    y + n * outImage, cols, residualAt(e, n * outImage),
+                    scratch, ctx.pool);
     return SL_OK;
   }
   if (plan.winograd.packed) {
     for (int64_t n = 0; n < g.n; ++n)
       winogradConv(winogradShape(g), plan.winograd, x + n * inImage,
-                   y + n * outImage, e, scratch, ctx.pool);
+                   y + n * outImage, residualAt(e, n * outImage), scratch,
+                   ctx.pool);
     return SL_OK;
   }
   if (chunksPerThread(g, op.kernelId, ctx.threads)) {
@@ -708,7 +736,8 @@ sl_status evalConv(const OpInstance &op, ExecContext &ctx) {
         const uint32_t width = uint32_t(p1 - p0);
         im2col(g, x + n * inImage, p0, p1, unfolded, nullptr);
         weightProduct(op.kernelId, matrix, width, unfolded, width,
-                      y + n * outImage + p0, cols, e, mine + unfoldedBytes,
+                      y + n * outImage + p0, cols,
+                      residualAt(e, n * outImage + p0), mine + unfoldedBytes,
                       nullptr);
       }
     };
@@ -728,9 +757,89 @@ sl_status evalConv(const OpInstance &op, ExecContext &ctx) {
       const uint32_t width = uint32_t(p1 - p0);
       im2col(g, x + n * inImage, p0, p1, unfolded, ctx.pool);
       weightProduct(op.kernelId, matrix, width, unfolded, width,
-                    y + n * outImage + p0, cols, e, scratch, ctx.pool);
+                    y + n * outImage + p0, cols,
+                    residualAt(e, n * outImage + p0), scratch, ctx.pool);
     }
   }
+  return SL_OK;
+}
+
+/// Whether the kernel behind `kernel` adds Epilogue::residual in its store,
+/// while the output tile is still in registers. The others run without it,
+/// and evalConv adds Z and applies the activation in one pass afterwards
+/// (addResidual); the bits are the same either way. The one place to change
+/// when a kernel learns to read the residual.
+bool residualInStore(KernelId kernel) {
+  switch (kernel) {
+  case KernelId::Reference:
+    return true; // referenceConv
+  case KernelId::DenseGemmAvx2:
+    // Both SGEMMs read it, and so does the Winograd output transform.
+    return true;
+  case KernelId::SpmmCsrAvx2:
+  case KernelId::SpmmBlock4x1Avx2:
+  case KernelId::DepthwiseAvx2:
+    return false;
+  }
+  return false;
+}
+
+/// y = act(y + z) over `count` floats, in pieces split across the pool:
+/// the residual Add and the activation of a Conv whose kernel did not apply
+/// them (residualInStore), one pass instead of the two ops they replace.
+void addResidual(float *y, const float *z, size_t count, const Epilogue &e,
+                 ThreadPool *pool) {
+  const bool fast = cpuHasAvx512Ops();
+  float lo = -INFINITY, hi = INFINITY;
+  if (e.activation == format::Activation::Relu) {
+    lo = 0.f;
+  } else if (e.activation == format::Activation::Clip) {
+    lo = e.actMin;
+    hi = e.actMax;
+  }
+  auto range = [&](size_t begin, size_t end) {
+    if (fast) {
+      addClampAvx512(y + begin, z + begin, y + begin, int64_t(end - begin), lo,
+                     hi);
+      return;
+    }
+    for (size_t i = begin; i < end; ++i)
+      y[i] += z[i];
+    applyActivation(y + begin, int64_t(end - begin), e.activation, e.actMin,
+                    e.actMax);
+  };
+  // Below 64 KiB a fork-join costs more than the pass.
+  if (pool && count >= (size_t(1) << 14))
+    pool->parallelFor(count, range);
+  else
+    range(0, count);
+}
+
+sl_status evalConv(const OpInstance &op, ExecContext &ctx) {
+  const ConvGeom g = geometry(op);
+  const auto &p = op.paramsAs<format::ConvParams>();
+  Epilogue e;
+  e.bias = op.hasInput(2) ? ctx.in<float>(op, 2) : nullptr;
+  e.activation = p.activation;
+  e.actMin = p.actMin;
+  e.actMax = p.actMax;
+  if (!op.hasInput(3))
+    return convWithEpilogue(op, ctx, g, e);
+  // A residual Z: act(conv + bias + Z), in the kernel's store where it can
+  // (never on the phase planes, whose products write a wider grid).
+  const float *z = ctx.in<float>(op, 3);
+  const auto *plan = static_cast<const ConvPlan *>(op.weight);
+  if (residualInStore(op.kernelId) && !(plan && plan->planar)) {
+    e.residual = z;
+    e.residualLd = size_t(g.spatial());
+    return convWithEpilogue(op, ctx, g, e);
+  }
+  Epilogue product = e;
+  product.activation = format::Activation::None;
+  if (sl_status s = convWithEpilogue(op, ctx, g, product))
+    return s;
+  addResidual(ctx.out<float>(op, 0), z, size_t(g.n * g.m * g.spatial()), e,
+              ctx.pool);
   return SL_OK;
 }
 

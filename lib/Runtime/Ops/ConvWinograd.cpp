@@ -19,6 +19,8 @@
 #include "Kernels/FastOps.h"
 #include "Kernels/ThreadPool.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 namespace sparseloom {
@@ -30,14 +32,17 @@ namespace {
 /// Positions of a transformed 4x4 tile.
 constexpr int64_t kPositions = 16;
 
-/// Tile rows per band: about 2^14 / max(C, M) tiles (1 MiB per 16-matrix
-/// buffer), whole rows, at least one.
+/// Tile rows per band: at most about 2^14 / max(C, M) tiles (1 MiB per
+/// 16-matrix buffer), whole rows, at least one, and bands of equal height
+/// (a ResNet 56x56 layer is 28 tile rows: 4 bands of 7, not 9+9+9+1, whose
+/// last one would run narrow products and cost a fork-join for little).
 int64_t bandRows(const WinogradShape &s) {
   const int64_t widest = s.c > s.m ? s.c : s.m;
   const int64_t tiles = (int64_t(1) << 14) / (widest > 0 ? widest : 1);
-  const int64_t rows = tiles / s.tilesW();
-  const int64_t clipped = rows < s.tilesH() ? rows : s.tilesH();
-  return clipped > 0 ? clipped : 1;
+  int64_t rows = tiles / s.tilesW();
+  rows = rows > 0 ? rows : 1;
+  const int64_t bands = (s.tilesH() + rows - 1) / rows;
+  return (s.tilesH() + bands - 1) / bands;
 }
 
 size_t productSlice(const WinogradShape &s) {
@@ -54,6 +59,14 @@ bool winogradApplies(KernelId kernel, int64_t c, int64_t m, int64_t kh,
   return kernel == KernelId::DenseGemmAvx2 && kh == 3 && kw == 3 && sh == 1 &&
          sw == 1 && dh == 1 && dw == 1 && group == 1 && c >= 32 && m >= 32 &&
          oh >= 8 && ow >= 8;
+}
+
+bool winogradAvailable() {
+  static const bool available = [] {
+    const char *off = std::getenv("SPARSELOOM_NO_WINOGRAD");
+    return cpuHasAvx512Ops() && !(off && *off && std::strcmp(off, "0") != 0);
+  }();
+  return available;
 }
 
 size_t winogradScratchBytes(const WinogradShape &s, unsigned threads) {

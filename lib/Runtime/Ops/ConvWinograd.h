@@ -54,6 +54,12 @@ bool winogradApplies(KernelId kernel, int64_t c, int64_t m, int64_t kh,
                      int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
                      int64_t group, int64_t oh, int64_t ow);
 
+/// Whether this process runs qualifying convs as Winograd: the CPU has the
+/// AVX-512 transforms and SPARSELOOM_NO_WINOGRAD is unset or 0 (checked
+/// once). The switch trades speed for memory: the transformed weight is
+/// built at load, 16/9 of the weight, beside it (docs/Kernels.md).
+bool winogradAvailable();
+
 /// Scratch bytes of winogradConv with `threads` threads.
 size_t winogradScratchBytes(const WinogradShape &s, unsigned threads);
 
