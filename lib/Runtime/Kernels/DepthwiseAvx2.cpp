@@ -20,11 +20,17 @@
 //
 // Threads take (channel, band of output rows) tasks.
 //
+// With AVX-512 (cpuHasAvx512Ops), stride-1 layers with OW == W and
+// column-stride-2 layers run DepthwiseAvx512.cpp's kernels instead, split by
+// channels; the AVX2 code stays for the other shapes and CPUs.
+//
 // Compiled with -mavx2 -mfma; helpers are static (see KernelConfig.h).
 //
 //===----------------------------------------------------------------------===//
 
+#include "DepthwiseAvx512.h"
 #include "FastKernels.h"
+#include "FastOps.h"
 #include "ThreadPool.h"
 
 #include <immintrin.h>
@@ -417,6 +423,31 @@ void depthwiseConvAvx2(const float *input, uint32_t channels, uint32_t height,
   const size_t kernelSize = size_t(s.kh * s.kw);
   const size_t work = size_t(channels) * planeOut * kernelSize;
   const bool parallel = pool && pool->threads() > 1 && work >= 32768;
+
+  // Where the CPU has AVX-512 (DepthwiseAvx512.cpp): stride 1 with OW == W
+  // as whole planes in 16-float vectors, column stride 2 row by row with
+  // one permute per tap.
+  const bool wide = cpuHasAvx512Ops();
+  const bool flat = wide && s.sh == 1 && s.sw == 1 && s.ow == s.w &&
+                    depthwiseFlatAvx512Fits(s.w, s.kh, s.kw);
+  if (flat ||
+      (wide && s.sw == 2 && depthwiseStride2Avx512Fits(s.kh, s.kw, s.dw))) {
+    auto task = [&](size_t begin, size_t end) {
+      if (flat)
+        depthwiseFlatAvx512(input, height, width, weight, params, outHeight,
+                            epilogue, begin, end, output);
+      else
+        depthwiseStride2Avx512(input, height, width, weight, params, outHeight,
+                               outWidth, epilogue, begin, end, output);
+    };
+    if (!parallel)
+      task(0, channels);
+    else
+      pool->parallelFor(
+          channels,
+          (channels + 4 * pool->threads() - 1) / (4 * pool->threads()), task);
+    return;
+  }
 
   SmallPlane small;
   if (small.init(s)) {

@@ -16,9 +16,10 @@
 // threads == 1 there are no workers at all: every call runs inline.
 //
 // Work is claimed in chunks from an atomic counter, so a core that another
-// process slows down takes fewer chunks. Kernels make the result of each
-// output element independent of which thread computes it, which keeps
-// outputs bit-identical for any thread count and schedule.
+// process slows down takes fewer chunks, and the caller does not wait for a
+// worker that had not started when the last chunk was claimed. Kernels make the
+// result of each output element independent of which thread computes it, which
+// keeps outputs bit-identical for any thread count and schedule.
 //
 //===----------------------------------------------------------------------===//
 
@@ -117,13 +118,19 @@ private:
   size_t jobCount_ = 0;
   size_t jobGrain_ = 1;
   std::atomic<size_t> nextChunk_{0};
-  std::atomic<unsigned> pending_{0};
   std::atomic<uint64_t> generation_{0};
+  // Check-in protocol (ThreadPool.cpp): workers that took part in a job,
+  // those that have left it, and the last generation whose chunks are all
+  // claimed. Counted over the pool's life, never reset.
+  std::atomic<uint64_t> entered_{0};
+  std::atomic<uint64_t> exited_{0};
+  std::atomic<uint64_t> closed_{0};
+  std::atomic<bool> waiting_{false}; // the caller sleeps on done_
   std::atomic<bool> stop_{false};
 
   std::mutex mutex_;
   std::condition_variable wake_; // workers: a new job or stop
-  std::condition_variable done_; // caller: the last worker finished
+  std::condition_variable done_; // caller: a worker checked out
 };
 
 } // namespace runtime

@@ -8,12 +8,16 @@
 // 2x2), strides 1, 2 and 3, dilation, symmetric and asymmetric padding, and
 // image widths from 1 to beyond a 32-column vector group, so the masked
 // border groups, the unmasked interior, the scalar path (stride 3) and the
-// whole-plane path for small "same"-padded planes all run.
+// whole-plane path for small "same"-padded planes all run, and with
+// AVX-512 its flat-plane (stride 1, OW == W) and stride-2 paths; outputs are
+// bit-identical for any thread count.
 //
 //===----------------------------------------------------------------------===//
 
 #include "KernelTestUtils.h"
 #include "ThreadPool.h"
+
+#include <cstring>
 
 using namespace sparseloom;
 using namespace sparseloom::runtime;
@@ -52,6 +56,17 @@ const DwCase kCases[] = {
     {3, 7, 7, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2},
     {96, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
     {40, 56, 56, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2},
+    // The AVX-512 paths: whole planes at stride 1 (MobileNetV2's 112x112,
+    // a width whose column masks repeat only after 71 vectors, a 7x7
+    // filter), and column stride 2 (MobileNetV2's, row stride 1, odd
+    // widths, an even-width filter, pads that leave the last column out).
+    {5, 112, 112, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+    {3, 9, 71, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+    {2, 23, 20, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3},
+    {4, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+    {3, 19, 33, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1},
+    {2, 13, 41, 4, 4, 2, 2, 2, 1, 2, 1, 1, 2},
+    {2, 30, 30, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0},
 };
 
 void runCase(const DwCase &dc, format::Activation act, bool bias,
@@ -115,6 +130,49 @@ void runCase(const DwCase &dc, format::Activation act, bool bias,
   EXPECT_TRUE(closeEnough(want, out.data(), dc.channels, plane, plane,
                           size_t(dc.kh) * dc.kw));
   EXPECT_TRUE(guardsIntact(out, dc.channels, plane, plane));
+}
+
+/// Every case's output bits with 1, 2 and 3 threads.
+TEST(Depthwise, SameBitsForAnyThreadCount) {
+  SKIP_WITHOUT_AVX2();
+  ThreadPool two(2), three(3);
+  for (const DwCase &dc : kCases) {
+    const int oh =
+        (int(dc.h) + dc.pt + dc.pb - ((dc.kh - 1) * dc.dh + 1)) / dc.sh + 1;
+    const int ow =
+        (int(dc.w) + dc.pl + dc.pr - ((dc.kw - 1) * dc.dw + 1)) / dc.sw + 1;
+    std::vector<float> in =
+        randomVector(size_t(dc.channels) * dc.h * dc.w, dc.h + 3 * dc.w);
+    std::vector<float> wt =
+        randomVector(size_t(dc.channels) * dc.kh * dc.kw, dc.kw);
+    std::vector<float> biasV = randomVector(dc.channels, 5);
+    format::ConvParams p{};
+    p.kernel[0] = dc.kh;
+    p.kernel[1] = dc.kw;
+    p.strides[0] = dc.sh;
+    p.strides[1] = dc.sw;
+    p.pads[0] = dc.pt;
+    p.pads[1] = dc.pl;
+    p.pads[2] = dc.pb;
+    p.pads[3] = dc.pr;
+    p.dilations[0] = dc.dh;
+    p.dilations[1] = dc.dw;
+    p.group = int32_t(dc.channels);
+    Epilogue e;
+    e.bias = biasV.data();
+    e.activation = format::Activation::Relu;
+    const size_t size = size_t(dc.channels) * oh * ow;
+    std::vector<float> one(size), other(size);
+    depthwiseConvAvx2(in.data(), dc.channels, dc.h, dc.w, wt.data(), p,
+                      uint32_t(oh), uint32_t(ow), one.data(), e, nullptr);
+    for (ThreadPool *pool : {&two, &three}) {
+      depthwiseConvAvx2(in.data(), dc.channels, dc.h, dc.w, wt.data(), p,
+                        uint32_t(oh), uint32_t(ow), other.data(), e, pool);
+      EXPECT_EQ(std::memcmp(one.data(), other.data(), sizeof(float) * size), 0)
+          << "c=" << dc.channels << " " << dc.h << "x" << dc.w
+          << " threads=" << pool->threads();
+    }
+  }
 }
 
 TEST(Depthwise, MatchesNaiveConvolution) {

@@ -6,7 +6,8 @@
 //
 // Every index is visited exactly once, thread indices stay in range, a
 // single-thread pool runs inline, and the pool keeps working across many
-// back-to-back jobs and after its workers have gone to sleep.
+// back-to-back jobs (also ones the caller finishes before a worker checks
+// in) and after its workers have gone to sleep.
 //
 //===----------------------------------------------------------------------===//
 
@@ -88,6 +89,31 @@ TEST(ThreadPool, ManyBackToBackJobs) {
     pool.parallelFor(
         4, 1, [&](size_t begin, size_t end) { sum.fetch_add(end - begin); });
   EXPECT_EQ(sum.load(), 20000u);
+}
+
+TEST(ThreadPool, JobsTheCallerFinishesAlone) {
+  // Two chunks of almost no work: the caller often claims both before a
+  // worker checks in, closes the job and posts the next; the late worker
+  // must then leave the closed job alone (every index still runs once, and
+  // the thread index passed is the one running the chunk).
+  ThreadPool pool(3);
+  std::atomic<size_t> sum{0};
+  std::atomic<unsigned> badThread{0};
+  for (int job = 0; job < 20000; ++job) {
+    std::atomic<int> hits[2] = {{0}, {0}};
+    pool.parallelForWithThread(2, 1,
+                               [&](unsigned thread, size_t begin, size_t end) {
+                                 if (thread >= pool.threads())
+                                   badThread.fetch_add(1);
+                                 for (size_t i = begin; i < end; ++i)
+                                   hits[i].fetch_add(1);
+                               });
+    ASSERT_EQ(hits[0].load(), 1) << "job " << job;
+    ASSERT_EQ(hits[1].load(), 1) << "job " << job;
+    sum.fetch_add(2);
+  }
+  EXPECT_EQ(sum.load(), 40000u);
+  EXPECT_EQ(badThread.load(), 0u);
 }
 
 TEST(ThreadPool, WakesSleepingWorkers) {
