@@ -118,11 +118,14 @@ KernelDecision chooseProductKernel(const ProductShape &shape,
                                    const KernelThresholds &thresholds) {
   const KernelThresholds::Row &row = thresholds.rowFor(shape.layout, shape.n);
   // Relative cost of each sparse kernel against the dense one (= 1): its
-  // density over its crossover density for this N.
-  const double csrCost = stats.density / row.csrMaxDensity;
-  const double blockCost = stats.block4x1Possible
-                               ? stats.block4x1Density / row.block4x1MaxDensity
-                               : 1e300;
+  // density over its crossover density for this N, which a dense path
+  // faster than the calibrated SGEMM lowers.
+  const double speedup = shape.denseSpeedup > 0 ? shape.denseSpeedup : 1.0;
+  const double csrCost = stats.density * speedup / row.csrMaxDensity;
+  const double blockCost =
+      stats.block4x1Possible
+          ? stats.block4x1Density * speedup / row.block4x1MaxDensity
+          : 1e300;
   const std::string densities =
       "density " + fmt(stats.density) +
       (stats.pattern.empty() ? "" : " (" + stats.pattern + ")") +
@@ -132,7 +135,10 @@ KernelDecision chooseProductKernel(const ProductShape &shape,
   const std::string table =
       std::string(shape.layout == ActivationLayout::Columns ? "conv" : "rows") +
       " N=" + std::to_string(shape.n) + ": crossover csr " +
-      fmt(row.csrMaxDensity) + ", block4x1 " + fmt(row.block4x1MaxDensity);
+      fmt(row.csrMaxDensity) + ", block4x1 " + fmt(row.block4x1MaxDensity) +
+      (speedup != 1.0
+           ? ", divided by " + fmt(speedup) + " (dense runs as Winograd)"
+           : "");
 
   switch (policy) {
   case KernelPolicy::Reference:

@@ -31,6 +31,8 @@
 
 #include "Lowerer.h"
 
+#include "Runtime/Kernels/FastKernels.h"
+
 #include "sparseloom/Support/Diagnostics.h"
 
 #include <limits>
@@ -308,6 +310,14 @@ llvm::Error Lowerer::lowerConv(const Node &node, Opcode opcode) {
     // W viewed as [M, C * kh * kw]; N is one image's output pixels.
     request.shape = {outChannels, int64_t(request.weight.size()) / outChannels,
                      outPixels};
+    // Dense, such a conv runs as Winograd on the CPUs the crossovers were
+    // calibrated on (KernelThresholds.inc), so sparse must beat that.
+    if (spatial == 2 &&
+        runtime::convRunsAsWinograd(
+            channels, outChannels, params.kernel[0], params.kernel[1],
+            params.strides[0], params.strides[1], params.dilations[0],
+            params.dilations[1], group, (*yDims)[2], (*yDims)[3]))
+      request.shape.denseSpeedup = runtime::winogradDenseSpeedup();
     ProductPlan plan = planProduct(std::move(request));
     info.encoding = encodingName(draft_.tensors[plan.weight].encoding);
     info.reason = plan.decision.reason;

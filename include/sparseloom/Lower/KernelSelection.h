@@ -89,6 +89,10 @@ struct ProductShape {
   int64_t k = 0; // reduction length
   int64_t n = 0; // activation columns
   ActivationLayout layout = ActivationLayout::Columns;
+  /// How much faster than the calibrated SGEMM the dense kernel runs this
+  /// product: above 1 for a conv that runs as Winograd; the sparse
+  /// kernels' crossover densities are divided by it.
+  double denseSpeedup = 1.0;
 };
 
 /// What the kernel rule needs to know about the weight.

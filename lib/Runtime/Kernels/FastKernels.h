@@ -163,6 +163,20 @@ double estimateLinearKernelNs(format::KernelId kernel, uint32_t m, uint32_t k,
                               uint32_t n, double density,
                               double blockDensity4x1);
 
+/// Whether a dense convolution of this geometry runs as Winograd F(2x2,
+/// 3x3) where the CPU has the AVX-512 transforms (Ops/ConvWinograd.h): 3x3,
+/// stride 1, dilation 1, one group, at least 32 input and output channels
+/// (fewer, and the transforms cost more than they save), an output of at
+/// least 8x8 (below, half-empty edge tiles eat the gain; ResNet's 7x7 stage
+/// stays on im2col). Portable: the compiler's kernel choice asks it too.
+bool convRunsAsWinograd(int64_t c, int64_t m, int64_t kh, int64_t kw,
+                        int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                        int64_t group, int64_t oh, int64_t ow);
+/// How much faster such a conv runs dense (Winograd) than the im2col SGEMM
+/// the dense/sparse crossovers were measured on: the crossover densities
+/// of those convs are divided by it (docs/Kernels.md, "Winograd").
+double winogradDenseSpeedup();
+
 // --- Depthwise convolution (NCHW) --------------------------------------------
 
 /// One image: input [C, H, W], weight [C, 1, kH, kW], output [C, OH, OW].

@@ -97,6 +97,19 @@ double estimateLinearKernelNs(format::KernelId kernel, uint32_t m, uint32_t k,
   }
 }
 
+bool convRunsAsWinograd(int64_t c, int64_t m, int64_t kh, int64_t kw,
+                        int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                        int64_t group, int64_t oh, int64_t ow) {
+  return kh == 3 && kw == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 &&
+         group == 1 && c >= 32 && m >= 32 && oh >= 8 && ow >= 8;
+}
+
+// ResNet-18/50 dense, one thread, per-op profile with and without
+// SPARSELOOM_NO_WINOGRAD: the qualifying convs ran 1.5-2.1x faster, median
+// 1.9; a little less is taken so that a layer near the crossover stays
+// sparse rather than flip on noise.
+double winogradDenseSpeedup() { return 1.8; }
+
 format::KernelId recommendLinearKernel(uint32_t m, uint32_t k, uint32_t n,
                                        double density, double blockDensity4x1) {
   format::KernelId best = format::KernelId::DenseGemmAvx2;

@@ -56,9 +56,8 @@ size_t productSlice(const WinogradShape &s) {
 bool winogradApplies(KernelId kernel, int64_t c, int64_t m, int64_t kh,
                      int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
                      int64_t group, int64_t oh, int64_t ow) {
-  return kernel == KernelId::DenseGemmAvx2 && kh == 3 && kw == 3 && sh == 1 &&
-         sw == 1 && dh == 1 && dw == 1 && group == 1 && c >= 32 && m >= 32 &&
-         oh >= 8 && ow >= 8;
+  return kernel == KernelId::DenseGemmAvx2 &&
+         convRunsAsWinograd(c, m, kh, kw, sh, sw, dh, dw, group, oh, ow);
 }
 
 bool winogradAvailable() {

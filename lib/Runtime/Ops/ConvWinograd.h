@@ -45,11 +45,8 @@ struct WinogradShape {
   int64_t tilesW() const { return (ow + 1) / 2; }
 };
 
-/// Whether a convolution with this geometry runs as Winograd when its
-/// kernel is the dense SGEMM: 3x3, stride 1, dilation 1, one group, at
-/// least 32 input and output channels (fewer, and the transforms cost more
-/// than they save) and an output of at least 8x8 (below, half-empty edge
-/// tiles eat the gain: ResNet's 7x7 last stage stays on im2col).
+/// Whether a convolution with this geometry runs as Winograd: its kernel is
+/// the dense SGEMM and convRunsAsWinograd (FastKernels.h) holds.
 bool winogradApplies(KernelId kernel, int64_t c, int64_t m, int64_t kh,
                      int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
                      int64_t group, int64_t oh, int64_t ow);
