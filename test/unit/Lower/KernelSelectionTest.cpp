@@ -6,6 +6,8 @@
 
 #include "sparseloom/Lower/KernelSelection.h"
 
+#include "Runtime/Kernels/FastKernels.h"
+
 #include "gtest/gtest.h"
 
 using namespace sparseloom;
@@ -93,6 +95,46 @@ TEST(KernelSelectionTest, CrossoverDependsOnColumns) {
                                 KernelPolicy::Auto, table())
                 .kernel,
             KernelId::DenseGemmAvx2);
+}
+
+// A dense path faster than the calibrated SGEMM (a conv that runs as
+// Winograd) divides the crossovers: 0.15 is below the CSR crossover of 0.2
+// but not below 0.2 / 1.8, and 0.1 still is.
+TEST(KernelSelectionTest, FasterDensePathLowersTheCrossover) {
+  ProductShape winograd{64, 576, 3136, ActivationLayout::Columns, 1.8};
+  ProductShape im2col{64, 576, 3136, ActivationLayout::Columns};
+  EXPECT_EQ(chooseProductKernel(im2col, stats(0.15, 0.9, false),
+                                KernelPolicy::Auto, table())
+                .kernel,
+            KernelId::SpmmCsrAvx2);
+  KernelDecision d = chooseProductKernel(winograd, stats(0.15, 0.9, false),
+                                         KernelPolicy::Auto, table());
+  EXPECT_EQ(d.kernel, KernelId::DenseGemmAvx2);
+  EXPECT_NE(d.reason.find("dense runs as Winograd"), std::string::npos)
+      << d.reason;
+  EXPECT_EQ(chooseProductKernel(winograd, stats(0.1, 0.9, false),
+                                KernelPolicy::Auto, table())
+                .kernel,
+            KernelId::SpmmCsrAvx2);
+}
+
+// Which convs run as Winograd (one predicate for runtime and compiler).
+TEST(KernelSelectionTest, WinogradConvs) {
+  // c, m, kh, kw, sh, sw, dh, dw, group, oh, ow
+  EXPECT_TRUE(runtime::convRunsAsWinograd(64, 64, 3, 3, 1, 1, 1, 1, 1, 56, 56));
+  EXPECT_TRUE(runtime::convRunsAsWinograd(32, 32, 3, 3, 1, 1, 1, 1, 1, 8, 8));
+  EXPECT_FALSE(
+      runtime::convRunsAsWinograd(512, 512, 3, 3, 1, 1, 1, 1, 1, 7, 7));
+  EXPECT_FALSE(
+      runtime::convRunsAsWinograd(16, 64, 3, 3, 1, 1, 1, 1, 1, 56, 56));
+  EXPECT_FALSE(
+      runtime::convRunsAsWinograd(64, 64, 3, 3, 2, 2, 1, 1, 1, 28, 28));
+  EXPECT_FALSE(
+      runtime::convRunsAsWinograd(64, 64, 3, 3, 1, 1, 2, 2, 1, 56, 56));
+  EXPECT_FALSE(
+      runtime::convRunsAsWinograd(64, 64, 3, 3, 1, 1, 1, 1, 2, 56, 56));
+  EXPECT_FALSE(
+      runtime::convRunsAsWinograd(64, 64, 1, 1, 1, 1, 1, 1, 1, 56, 56));
 }
 
 // Forced policies override the table; block falls back to CSR when the
