@@ -21,7 +21,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 
 namespace sparseloom {
 namespace runtime {
@@ -88,7 +87,12 @@ sl_status prepareWinogradWeight(PrepareContext &ctx, const WinogradShape &s,
     return SL_ERROR_OUT_OF_MEMORY;
   // U = G g G^T per (output, input) channel, G = [1 0 0; .5 .5 .5;
   // .5 -.5 .5; 0 0 1], in double and rounded once.
-  std::vector<float> u(size_t(kPositions) * m * c);
+  // The 16 row-major matrices before packing, from the caller's allocator
+  // like everything the runtime allocates.
+  auto *u = static_cast<float *>(
+      ctx.allocateTemporary(sizeof(float) * kPositions * m * c));
+  if (!u)
+    return SL_ERROR_OUT_OF_MEMORY;
   for (uint32_t o = 0; o < m; ++o) {
     const float *panelBase = packedWeight + (o / panel) * k * panel + o % panel;
     for (uint32_t i = 0; i < c; ++i) {
@@ -112,8 +116,8 @@ sl_status prepareWinogradWeight(PrepareContext &ctx, const WinogradShape &s,
     }
   }
   for (int64_t xi = 0; xi < kPositions; ++xi)
-    packWeight(u.data() + size_t(xi) * m * c, m, c,
-               packed + size_t(xi) * out.stride);
+    packWeight(u + size_t(xi) * m * c, m, c, packed + size_t(xi) * out.stride);
+  ctx.releaseTemporary(u);
   out.packed = packed;
   return SL_OK;
 }
