@@ -39,15 +39,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "DepthwiseAvx512.h"
+#include "Avx512Lanes.h"
 #include "FastOps.h"
-
-#include <immintrin.h>
-
-// GCC 12's AVX-512 intrinsics trip -Wuninitialized (see SpmmAvx512.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 
 namespace sparseloom {
 namespace runtime {
@@ -70,36 +63,11 @@ static long periodOf(long w) {
   return w / g;
 }
 
-/// The first min(max(n, 0), 16) lanes.
-static inline __mmask16 firstLanes16(long n) {
-  return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? 0 : __mmask16((1u << n) - 1);
-}
-
 /// Lanes l of 16 floats loaded at column q that fall in [0, w).
 static inline __mmask16 rangeMask(long q, long w) {
   const long from = q < 0 ? -q : 0; // first valid lane
   return __mmask16(firstLanes16(w - q) & ~firstLanes16(from));
 }
-
-struct Act16 {
-  format::Activation kind;
-  __m512 lo, hi;
-  explicit Act16(const Epilogue &e)
-      : kind(e.activation), lo(_mm512_set1_ps(e.actMin)),
-        hi(_mm512_set1_ps(e.actMax)) {}
-  __m512 operator()(__m512 x) const {
-    switch (kind) {
-    case format::Activation::None:
-      return x;
-    case format::Activation::Relu:
-      // x second: a NaN lane returns x, as in the AVX2 kernels.
-      return _mm512_max_ps(_mm512_setzero_ps(), x);
-    case format::Activation::Clip:
-      return _mm512_min_ps(hi, _mm512_max_ps(lo, x));
-    }
-    return x;
-  }
-};
 
 /// What every channel of one call shares: the tap offsets, the column masks
 /// of one period and, per vector of the period, each lane's row offset.

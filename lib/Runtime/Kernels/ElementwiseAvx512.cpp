@@ -23,17 +23,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Avx512Lanes.h"
 #include "FastOps.h"
-
-#include <immintrin.h>
-
-// GCC 12's AVX-512 intrinsics (max, min, cvtps_pd, extractf64x4) start from
-// _mm512_undefined_*() and trip -Wuninitialized in every caller: a known
-// false positive of the header, silenced for this file only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 
 #include <cmath>
 
@@ -41,10 +32,6 @@ namespace sparseloom {
 namespace runtime {
 
 namespace {
-
-inline __mmask16 firstLanes(int64_t n) {
-  return __mmask16(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
-}
 
 template <FastBinary Op> inline __m512 combine(__m512 a, __m512 b) {
   if constexpr (Op == FastBinary::Add)
@@ -72,7 +59,7 @@ void binaryLoop(const float *x, const float *y, float *z, int64_t n) {
     _mm512_storeu_ps(z + i + 16, combine<Op>(a1, b1));
   }
   for (; i < n; i += 16) {
-    const __mmask16 m = firstLanes(n - i);
+    const __mmask16 m = firstLanes16(n - i);
     // Masked-off lanes load 1, so a Div tail never divides by zero (the
     // result is discarded anyway; this only avoids a spurious flag).
     const __m512 one = _mm512_set1_ps(1.f);
@@ -127,7 +114,7 @@ void clampAvx512(const float *x, float *y, int64_t n, float lo, float hi) {
     _mm512_storeu_ps(
         y + i, _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_loadu_ps(x + i))));
   if (i < n) {
-    const __mmask16 m = firstLanes(n - i);
+    const __mmask16 m = firstLanes16(n - i);
     _mm512_mask_storeu_ps(
         y + i, m,
         _mm512_min_ps(vhi,
@@ -149,7 +136,7 @@ void addClampAvx512(const float *x, const float *z, float *y, int64_t n,
     _mm512_storeu_ps(y + i + 16, _mm512_min_ps(vhi, _mm512_max_ps(vlo, s1)));
   }
   for (; i < n; i += 16) {
-    const __mmask16 m = firstLanes(n - i);
+    const __mmask16 m = firstLanes16(n - i);
     const __m512 sum = _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + i),
                                      _mm512_maskz_loadu_ps(m, z + i));
     _mm512_mask_storeu_ps(y + i, m,
@@ -161,7 +148,7 @@ void layerNormRowAvx512(const float *x, float *y, int64_t n, float epsilon,
                         const float *scale, bool scaleAll, const float *bias,
                         bool biasAll, float &meanOut, float &invOut) {
   const int64_t full = n / 16 * 16;
-  const __mmask16 tail = firstLanes(n - full);
+  const __mmask16 tail = firstLanes16(n - full);
   // Mean: masked-off lanes load 0.
   __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
   for (int64_t i = 0; i < full; i += 16)
@@ -195,7 +182,7 @@ void layerNormRowAvx512(const float *x, float *y, int64_t n, float epsilon,
   const __m512 s1 = _mm512_set1_ps(*scale);
   const __m512 b1 = bias ? _mm512_set1_ps(*bias) : _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 k = firstLanes(n - i);
+    const __mmask16 k = firstLanes16(n - i);
     const __m512 xv = _mm512_maskz_loadu_ps(k, x + i);
     const __m512 sv = scaleAll ? s1 : _mm512_maskz_loadu_ps(k, scale + i);
     __m512 r = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(xv, vm), vinv), sv);
@@ -233,7 +220,7 @@ bool maxPoolPlaneAvx512(const float *x, int64_t h, int64_t w, float *y,
         continue;
       const float *xr = x + ih * w;
       for (int64_t c = 0; c < w; c += 16) {
-        const __mmask16 m = firstLanes(w - c);
+        const __mmask16 m = firstLanes16(w - c);
         const __m512 v = _mm512_maskz_loadu_ps(m, xr + c);
         nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
         _mm512_mask_storeu_ps(
@@ -247,7 +234,7 @@ bool maxPoolPlaneAvx512(const float *x, int64_t h, int64_t w, float *y,
         mid[c] = -INFINITY;
     float *yr = y + o * ow;
     for (int64_t c = 0; c < ow; c += 16) {
-      const __mmask16 m = firstLanes(ow - c);
+      const __mmask16 m = firstLanes16(ow - c);
       __m512 best = lowest;
       for (int64_t j = 0; j < kw; ++j) {
         const float *p = row + c * sw + j;

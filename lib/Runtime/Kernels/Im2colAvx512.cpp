@@ -19,31 +19,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Avx512Lanes.h"
 #include "FastOps.h"
-
-#include <immintrin.h>
 
 namespace sparseloom {
 namespace runtime {
 
 namespace {
-
-/// Lanes [lo, hi) of 16 (empty when hi <= lo).
-inline __mmask16 laneRange(int64_t lo, int64_t hi) {
-  lo = lo < 0 ? 0 : lo;
-  hi = hi > 16 ? 16 : hi;
-  if (hi <= lo)
-    return 0;
-  const unsigned all = (1u << unsigned(hi)) - 1u;
-  return __mmask16(all & ~((1u << unsigned(lo)) - 1u));
-}
-
-/// The address of xr[index] without forming an out-of-range pointer in
-/// C++ terms; masked-off lanes of a load from it are never accessed.
-inline const float *at(const float *xr, int64_t index) {
-  return reinterpret_cast<const float *>(reinterpret_cast<uintptr_t>(xr) +
-                                         uintptr_t(index * 4));
-}
 
 /// dst[t] = xr[src + t * stride] where 0 <= src + t * stride < w, else 0,
 /// for t < count.
@@ -54,7 +36,7 @@ void unfoldSegment(const float *xr, int64_t w, int64_t src, int64_t stride,
       const int64_t s = src + t;
       const __mmask16 valid = laneRange(-s, w - s) & laneRange(0, count - t);
       _mm512_mask_storeu_ps(dst + t, laneRange(0, count - t),
-                            _mm512_maskz_loadu_ps(valid, at(xr, s)));
+                            _mm512_maskz_loadu_ps(valid, floatAt(xr, s)));
     }
     return;
   }
@@ -66,9 +48,10 @@ void unfoldSegment(const float *xr, int64_t w, int64_t src, int64_t stride,
       // Source lanes past the segment's last column are not needed; they
       // are read only if they lie in the row (harmless) and then dropped by
       // the store mask.
-      const __m512 lo = _mm512_maskz_loadu_ps(laneRange(-s, w - s), at(xr, s));
-      const __m512 hi =
-          _mm512_maskz_loadu_ps(laneRange(-s - 16, w - s - 16), at(xr, s + 16));
+      const __m512 lo =
+          _mm512_maskz_loadu_ps(laneRange(-s, w - s), floatAt(xr, s));
+      const __m512 hi = _mm512_maskz_loadu_ps(laneRange(-s - 16, w - s - 16),
+                                              floatAt(xr, s + 16));
       _mm512_mask_storeu_ps(dst + t, laneRange(0, count - t),
                             _mm512_permutex2var_ps(lo, evens, hi));
     }

@@ -25,49 +25,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Avx512Lanes.h"
 #include "FastOps.h"
-
-#include <immintrin.h>
-
-// GCC 12's AVX-512 intrinsics (max, min, cvtps_pd, extractf64x4) start from
-// _mm512_undefined_*() and trip -Wuninitialized in every caller: a known
-// false positive of the header, silenced for this file only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 
 namespace sparseloom {
 namespace runtime {
 
 namespace {
-
-/// The activation of an Epilogue on 16 lanes.
-struct Act16 {
-  format::Activation kind;
-  __m512 lo, hi;
-  explicit Act16(const Epilogue &e)
-      : kind(e.activation), lo(_mm512_set1_ps(e.actMin)),
-        hi(_mm512_set1_ps(e.actMax)) {}
-  __m512 operator()(__m512 x) const {
-    switch (kind) {
-    case format::Activation::None:
-      return x;
-    case format::Activation::Relu:
-      // x second: a NaN lane returns x (vmaxps returns its second operand
-      // on an unordered compare), as in the AVX2 kernels.
-      return _mm512_max_ps(_mm512_setzero_ps(), x);
-    case format::Activation::Clip:
-      return _mm512_min_ps(hi, _mm512_max_ps(lo, x));
-    }
-    return x;
-  }
-};
-
-/// Mask of the first `n` lanes (n <= 16).
-static inline __mmask16 firstLanes(size_t n) {
-  return __mmask16(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
-}
 
 /// One CSR row over 16 * NV columns (the last vector masked by `last`):
 /// NV column vectors times four nonzero streams = 4 * NV independent FMA
@@ -153,7 +117,7 @@ void spmmCsrRowsAvx512(const SparseMatrixView &w, size_t r0, size_t r1,
   // Whole 64-column tiles, then one tile of 1 to 4 vectors for the rest,
   // its last vector masked.
   const size_t full = width / 64 * 64, rest = width - full;
-  const __mmask16 lastMask = firstLanes(rest % 16 ? rest % 16 : 16);
+  const __mmask16 lastMask = firstLanes16(int64_t(rest % 16 ? rest % 16 : 16));
   for (size_t row = r0; row < r1; ++row) {
     const uint32_t begin = w.rowPtr[row], nnz = w.rowPtr[row + 1] - begin;
     const uint32_t *ci = w.colIdx + begin;

@@ -22,54 +22,18 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Avx512Lanes.h"
 #include "FastOps.h"
-
-// GCC 12 reports its own _mm512_max_ps/_mm512_min_ps as reading an
-// uninitialised value once inlined (SgemmAvx512.cpp): a false positive.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
 
 namespace sparseloom {
 namespace runtime {
 
 namespace {
 
-/// Lanes [lo, hi) of 16 (empty when hi <= lo).
-inline __mmask16 laneRange(int64_t lo, int64_t hi) {
-  lo = lo < 0 ? 0 : lo;
-  hi = hi > 16 ? 16 : hi;
-  if (hi <= lo)
-    return 0;
-  const unsigned all = (1u << unsigned(hi)) - 1u;
-  return __mmask16(all & ~((1u << unsigned(lo)) - 1u));
-}
-
-/// The address of row[index] without forming an out-of-range pointer in
-/// C++ terms; masked-off lanes of a load from it are never accessed.
-inline const float *at(const float *row, int64_t index) {
-  return reinterpret_cast<const float *>(reinterpret_cast<uintptr_t>(row) +
-                                         uintptr_t(index * 4));
-}
-
 /// 16 floats of `row` from `index`, zero where outside [0, w).
 inline __m512 loadRow(const float *row, int64_t w, int64_t index) {
-  return _mm512_maskz_loadu_ps(laneRange(-index, w - index), at(row, index));
-}
-
-inline __m512 activate(__m512 x, format::Activation act, float lo, float hi) {
-  switch (act) {
-  case format::Activation::None:
-    return x;
-  case format::Activation::Relu:
-    // x second: a NaN propagates (vmaxps returns its second operand).
-    return _mm512_max_ps(_mm512_setzero_ps(), x);
-  case format::Activation::Clip:
-    return _mm512_min_ps(_mm512_set1_ps(hi),
-                         _mm512_max_ps(_mm512_set1_ps(lo), x));
-  }
-  return x;
+  return _mm512_maskz_loadu_ps(laneRange(-index, w - index),
+                               floatAt(row, index));
 }
 
 } // namespace
@@ -142,6 +106,7 @@ void winogradOutputAvx512(const WinogradTiles &g, const float *m, int64_t th0,
   const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21,
                                          23, 25, 27, 29, 31);
   const int64_t plane = g.oh * g.ow;
+  const Act16 act(e);
   for (int64_t o = m0; o < m1; ++o) {
     const __m512 bias = _mm512_set1_ps(e.bias ? e.bias[o] : 0.f);
     for (int64_t th = th0; th < th1; ++th) {
@@ -189,7 +154,7 @@ void winogradOutputAvx512(const WinogradTiles &g, const float *m, int64_t th0,
                 _mm512_add_ps(out[1], _mm512_permutex2var_ps(z0, odds, z1));
           }
           for (int j = 0; j < 2; ++j)
-            out[j] = activate(out[j], e.activation, e.actMin, e.actMax);
+            out[j] = act(out[j]);
           _mm512_mask_storeu_ps(row, laneRange(0, valid),
                                 _mm512_permutex2var_ps(out[0], low, out[1]));
           _mm512_mask_storeu_ps(row + 16, laneRange(0, valid - 16),
