@@ -54,7 +54,9 @@ density (docs/Lowering.md); reference runs every op on its portable kernel;
 dense forces the packed SGEMM and sparse the cheaper sparse kernel for every
 product with a weight (csr and block4x1 force one sparse format). On a CPU
 with AVX-512 the fast kernels use it; SPARSELOOM_NO_AVX512=1 keeps them on
-AVX2 (for comparisons).
+AVX2 (for comparisons). There, dense 3x3 stride-1 convs with >= 32 channels
+run as Winograd F(2x2, 3x3), with a transformed copy of their weight built
+at load (16/9 of its size); SPARSELOOM_NO_WINOGRAD=1 keeps im2col.
 
 A bundle (a single .loom argument, made by sparseloom-compile) runs one task:
 --task NAME (optional when it has one), and either --variant ID|NAME or the

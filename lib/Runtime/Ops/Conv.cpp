@@ -183,8 +183,9 @@ WinogradShape winogradShape(const ConvGeom &g) {
 /// Whether `kernel` may run `g` as Winograd (from the descriptors alone;
 /// whether it does also depends on the CPU, see prepareConv).
 bool winogradGeometry(const ConvGeom &g, KernelId kernel) {
-  return winogradApplies(kernel, g.c, g.m, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
-                         g.group, g.oh, g.ow);
+  return kernel == KernelId::DenseGemmAvx2 &&
+         convRunsAsWinograd(g.c, g.m, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
+                            g.group, g.oh, g.ow);
 }
 
 /// Builds plan.shifted for the sparse direct path: column k = (c, i, j) of

@@ -52,13 +52,6 @@ size_t productSlice(const WinogradShape &s) {
 
 } // namespace
 
-bool winogradApplies(KernelId kernel, int64_t c, int64_t m, int64_t kh,
-                     int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
-                     int64_t group, int64_t oh, int64_t ow) {
-  return kernel == KernelId::DenseGemmAvx2 &&
-         convRunsAsWinograd(c, m, kh, kw, sh, sw, dh, dw, group, oh, ow);
-}
-
 bool winogradAvailable() {
   static const bool available = [] {
     const char *off = std::getenv("SPARSELOOM_NO_WINOGRAD");

@@ -17,10 +17,10 @@
 // the sums): within 1e-5 relative on ResNet, far inside what the zoo and
 // ONNX Runtime checks allow. They do not depend on the thread count.
 //
-// Used by Conv.cpp for DenseGemmAvx2 convs that qualify (winogradApplies,
-// from the descriptors alone so that the compiler's scratch size and the
-// runtime agree) when the CPU has the AVX-512 transforms; the transformed
-// weight (16/9 of the weight's size) is built at load.
+// Used by Conv.cpp for DenseGemmAvx2 convs that qualify (convRunsAsWinograd
+// in FastKernels.h, from the descriptors alone so that the compiler's scratch
+// size and the runtime agree) when the CPU has the AVX-512 transforms; the
+// transformed weight (16/9 of the weight's size) is built at load.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,12 +44,6 @@ struct WinogradShape {
   int64_t tilesH() const { return (oh + 1) / 2; }
   int64_t tilesW() const { return (ow + 1) / 2; }
 };
-
-/// Whether a convolution with this geometry runs as Winograd: its kernel is
-/// the dense SGEMM and convRunsAsWinograd (FastKernels.h) holds.
-bool winogradApplies(KernelId kernel, int64_t c, int64_t m, int64_t kh,
-                     int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
-                     int64_t group, int64_t oh, int64_t ow);
 
 /// Whether this process runs qualifying convs as Winograd: the CPU has the
 /// AVX-512 transforms and SPARSELOOM_NO_WINOGRAD is unset or 0 (checked
