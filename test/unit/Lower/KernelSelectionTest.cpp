@@ -171,6 +171,21 @@ TEST(KernelSelectionTest, PolicyNames) {
   EXPECT_FALSE(parseKernelPolicy("fastest").has_value());
 }
 
+// The built-in table, measured against the AVX-512 dense path, keeps
+// BERT-base s50's fully-connected layers (128 rows, density 0.5, 4x1-block
+// density 0.94) dense: the AVX2-era table sent them to CSR, which ran
+// slower than dense (docs/Lowering.md). At 90 % they stay sparse.
+TEST(KernelSelectionTest, BuiltinTableKeepsHalfDenseGemmDense) {
+  const KernelThresholds &t = builtinKernelThresholds();
+  ProductShape fc{768, 768, 128, ActivationLayout::Rows};
+  EXPECT_EQ(
+      chooseProductKernel(fc, stats(0.5, 0.94), KernelPolicy::Auto, t).kernel,
+      KernelId::DenseGemmAvx2);
+  EXPECT_EQ(
+      chooseProductKernel(fc, stats(0.1, 0.34), KernelPolicy::Auto, t).kernel,
+      KernelId::SpmmCsrAvx2);
+}
+
 // The built-in table is well formed: ascending bounds, densities in (0, 1].
 TEST(KernelSelectionTest, BuiltinTableIsWellFormed) {
   const KernelThresholds &t = builtinKernelThresholds();
