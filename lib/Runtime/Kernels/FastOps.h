@@ -37,13 +37,11 @@ bool cpuHasAvx512Ops();
 // --- Sparse products (SpmmAvx512.cpp) ---------------------------------------
 
 /// The AVX-512 form of SpmmAvx2.cpp's CSR row loop: rows [r0, r1) of
-/// C = epilogue(W * B) over columns [n0, n1), in tiles of up to eight
-/// 16-float vectors, over K in L1-sized panels when B is large. Each output
-/// element adds its row's nonzeros one by one in their stored order, then
-/// the bias, whatever tile or panel it falls in, so the result does not
-/// depend on how rows or columns are split. C is used to park partial sums
-/// between panels, so it must not overlap B. spmmCsrAvx2 calls it when
-/// cpuHasAvx512Ops().
+/// C = epilogue(W * B) over columns [n0, n1), 64-column tiles (16 FMA
+/// chains) and masked 16-column tails. Each output element sums its row's
+/// nonzeros in four interleaved streams, whatever tile it falls in, so the
+/// result does not depend on how columns are split. spmmCsrAvx2 calls it
+/// when cpuHasAvx512Ops().
 void spmmCsrRowsAvx512(const SparseMatrixView &w, size_t r0, size_t r1,
                        const float *b, size_t ldb, float *c, size_t ldc,
                        size_t n0, size_t n1, const Epilogue &epilogue);

@@ -12,14 +12,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "FastOps.h"
 #include "KernelTestUtils.h"
 #include "ThreadPool.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstring>
-#include <random>
 
 using namespace sparseloom;
 using namespace sparseloom::runtime;
@@ -210,75 +206,6 @@ TEST(Spmm, SameBitsForAnyThreadCount) {
     run(c1.data(), nullptr);
     run(c2.data(), &pool);
     EXPECT_EQ(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)), 0);
-  }
-}
-
-// On AVX-512 CPUs each output element of the CSR rows is its row's
-// nonzeros added one by one, in their order in the row, into one fused
-// multiply-add chain, then the bias, then the activation (SpmmAvx512.cpp):
-// exactly what this scalar loop computes. Covered: K deep enough for many
-// panels (the rows parked in C between them), more rows than one chunk of
-// cursors, misaligned rows of B (N = 49), 4 + 4 + 5-vector tiles (N = 200),
-// a single-panel wide product, column indices out of order within rows,
-// and overlapping rows of B (ldb = 1, the phase planes), each at one and
-// two threads.
-TEST(SpmmCsr, Avx512RowsSumEachRowInOrder) {
-  if (!cpuHasAvx512Ops())
-    GTEST_SKIP() << "no AVX-512: the AVX2 rows sum in another order";
-  struct Shape {
-    uint32_t m, k, n;
-    size_t ldb;
-    bool shuffled;
-  };
-  const Shape shapes[] = {
-      {70, 2048, 49, 49, false},  {300, 1500, 128, 131, false},
-      {40, 700, 200, 200, false}, {30, 40, 1000, 1000, false},
-      {50, 900, 64, 64, true},    {20, 300, 100, 1, false},
-  };
-  ThreadPool pool(2);
-  uint32_t seed = 90;
-  for (const Shape &sh : shapes) {
-    std::vector<float> w = sparseDense(sh.m, sh.k, 0.1, seed++);
-    SparseMatrix sm = toCsr(w, sh.m, sh.k);
-    if (sh.shuffled) {
-      // Same nonzeros per row, stored in another order.
-      std::mt19937 rng(seed++);
-      for (uint32_t r = 0; r < sh.m; ++r) {
-        std::vector<std::pair<uint32_t, float>> row;
-        for (uint32_t i = sm.rowPtr[r]; i < sm.rowPtr[r + 1]; ++i)
-          row.emplace_back(sm.colIdx[i], sm.values[i]);
-        std::shuffle(row.begin(), row.end(), rng);
-        for (uint32_t i = sm.rowPtr[r]; i < sm.rowPtr[r + 1]; ++i)
-          std::tie(sm.colIdx[i], sm.values[i]) = row[i - sm.rowPtr[r]];
-      }
-    }
-    // Row k of B starts at k * ldb; with ldb = 1 the rows overlap.
-    const size_t bSize = size_t(sh.k - 1) * sh.ldb + sh.n;
-    std::vector<float> b = randomVector(bSize, seed++);
-    std::vector<float> biasV = randomVector(sh.m, seed++);
-    Epilogue e;
-    e.bias = biasV.data();
-    e.activation = format::Activation::Clip;
-    e.actMin = -0.5f;
-    e.actMax = 0.75f;
-    std::vector<float> want(size_t(sh.m) * sh.n);
-    for (uint32_t r = 0; r < sh.m; ++r)
-      for (uint32_t j = 0; j < sh.n; ++j) {
-        float acc = 0.f;
-        for (uint32_t i = sm.rowPtr[r]; i < sm.rowPtr[r + 1]; ++i)
-          acc = std::fma(sm.values[i], b[sm.colIdx[i] * sh.ldb + j], acc);
-        want[size_t(r) * sh.n + j] =
-            std::min(e.actMax, std::max(e.actMin, acc + biasV[r]));
-      }
-    for (ThreadPool *p : {static_cast<ThreadPool *>(nullptr), &pool}) {
-      SCOPED_TRACE(::testing::Message()
-                   << "m=" << sh.m << " k=" << sh.k << " n=" << sh.n
-                   << " ldb=" << sh.ldb << " shuffled=" << sh.shuffled
-                   << " threads=" << (p ? 2 : 1));
-      std::vector<float> c(want.size(), kGuard);
-      spmmCsrAvx2(sm.view, sh.n, b.data(), sh.ldb, c.data(), sh.n, e, p);
-      EXPECT_EQ(c, want);
-    }
   }
 }
 
