@@ -423,6 +423,15 @@ void depthwiseConvAvx2(const float *input, uint32_t channels, uint32_t height,
   const size_t kernelSize = size_t(s.kh * s.kw);
   const size_t work = size_t(channels) * planeOut * kernelSize;
   const bool parallel = pool && pool->threads() > 1 && work >= 32768;
+  // `count` tasks (channels or bands), about four per thread when parallel.
+  auto runTasks = [&](size_t count, const auto &task) {
+    if (!parallel)
+      task(size_t(0), count);
+    else
+      pool->parallelFor(
+          count, (count + 4 * pool->threads() - 1) / (4 * pool->threads()),
+          task);
+  };
 
   // Where the CPU has AVX-512 (DepthwiseAvx512.cpp): stride 1 with OW == W
   // as whole planes in 16-float vectors, column stride 2 row by row with
@@ -440,12 +449,7 @@ void depthwiseConvAvx2(const float *input, uint32_t channels, uint32_t height,
         depthwiseStride2Avx512(input, height, width, weight, params, outHeight,
                                outWidth, epilogue, begin, end, output);
     };
-    if (!parallel)
-      task(0, channels);
-    else
-      pool->parallelFor(
-          channels,
-          (channels + 4 * pool->threads() - 1) / (4 * pool->threads()), task);
+    runTasks(size_t(channels), task);
     return;
   }
 
@@ -457,12 +461,7 @@ void depthwiseConvAvx2(const float *input, uint32_t channels, uint32_t height,
                   epilogue.bias ? epilogue.bias[c] : 0.f, act, long(planeOut),
                   output + c * planeOut);
     };
-    if (!parallel)
-      task(0, channels);
-    else
-      pool->parallelFor(
-          channels,
-          (channels + 4 * pool->threads() - 1) / (4 * pool->threads()), task);
+    runTasks(size_t(channels), task);
     return;
   }
 
@@ -478,12 +477,7 @@ void depthwiseConvAvx2(const float *input, uint32_t channels, uint32_t height,
            epilogue.bias ? epilogue.bias[c] : 0.f, act, output + c * planeOut);
     }
   };
-  const size_t tasks = size_t(channels) * bands;
-  if (!parallel)
-    task(0, tasks);
-  else
-    pool->parallelFor(
-        tasks, (tasks + 4 * pool->threads() - 1) / (4 * pool->threads()), task);
+  runTasks(size_t(channels) * bands, task);
 }
 
 } // namespace runtime

@@ -69,6 +69,23 @@ const DwCase kCases[] = {
     {2, 30, 30, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0},
 };
 
+/// The depthwise ConvParams of a case (one group per channel).
+format::ConvParams paramsOf(const DwCase &dc) {
+  format::ConvParams p{};
+  p.kernel[0] = dc.kh;
+  p.kernel[1] = dc.kw;
+  p.strides[0] = dc.sh;
+  p.strides[1] = dc.sw;
+  p.pads[0] = dc.pt;
+  p.pads[1] = dc.pl;
+  p.pads[2] = dc.pb;
+  p.pads[3] = dc.pr;
+  p.dilations[0] = dc.dh;
+  p.dilations[1] = dc.dw;
+  p.group = int32_t(dc.channels);
+  return p;
+}
+
 void runCase(const DwCase &dc, format::Activation act, bool bias,
              ThreadPool *pool) {
   SCOPED_TRACE(::testing::Message()
@@ -88,18 +105,7 @@ void runCase(const DwCase &dc, format::Activation act, bool bias,
   std::vector<float> wt =
       randomVector(size_t(dc.channels) * dc.kh * dc.kw, dc.kh + dc.kw);
   std::vector<float> biasV = randomVector(dc.channels, 4);
-  format::ConvParams p{};
-  p.kernel[0] = dc.kh;
-  p.kernel[1] = dc.kw;
-  p.strides[0] = dc.sh;
-  p.strides[1] = dc.sw;
-  p.pads[0] = dc.pt;
-  p.pads[1] = dc.pl;
-  p.pads[2] = dc.pb;
-  p.pads[3] = dc.pr;
-  p.dilations[0] = dc.dh;
-  p.dilations[1] = dc.dw;
-  p.group = int32_t(dc.channels);
+  const format::ConvParams p = paramsOf(dc);
   Epilogue e;
   e.bias = bias ? biasV.data() : nullptr;
   e.activation = act;
@@ -146,18 +152,7 @@ TEST(Depthwise, SameBitsForAnyThreadCount) {
     std::vector<float> wt =
         randomVector(size_t(dc.channels) * dc.kh * dc.kw, dc.kw);
     std::vector<float> biasV = randomVector(dc.channels, 5);
-    format::ConvParams p{};
-    p.kernel[0] = dc.kh;
-    p.kernel[1] = dc.kw;
-    p.strides[0] = dc.sh;
-    p.strides[1] = dc.sw;
-    p.pads[0] = dc.pt;
-    p.pads[1] = dc.pl;
-    p.pads[2] = dc.pb;
-    p.pads[3] = dc.pr;
-    p.dilations[0] = dc.dh;
-    p.dilations[1] = dc.dw;
-    p.group = int32_t(dc.channels);
+    const format::ConvParams p = paramsOf(dc);
     Epilogue e;
     e.bias = biasV.data();
     e.activation = format::Activation::Relu;
