@@ -366,11 +366,14 @@ void benchSparse(benchmark::State &state, Layer layer, double sparsity,
                                      : toBlock4x1(w, layer.m, layer.k);
   DenseCase dc(layer.m, layer.k, layer.n, threads, w);
   Aligned c(size_t(layer.m) * layer.n);
+  // As in the runtime: B copied to aligned rows when N is not a multiple
+  // of 16 (spmmCsrAvx2).
+  Aligned scratch(spmmCsrScratchBytes(layer.k, layer.n) / sizeof(float) + 1);
   Epilogue e;
   auto runSparse = [&] {
     if (kind == SparseKind::Csr)
       spmmCsrAvx2(s.view, layer.n, dc.b.data(), layer.n, c.p, layer.n, e,
-                  pool.get());
+                  pool.get(), scratch.p);
     else
       spmmBlock4x1Avx2(s.view, layer.n, dc.b.data(), layer.n, c.p, layer.n, e,
                        pool.get());

@@ -81,7 +81,7 @@ void benchCsr(benchmark::State &state, uint32_t m, uint32_t k, uint32_t n) {
   Epilogue e;
   e.activation = sparseloom::format::Activation::Relu;
   for (auto _ : state) {
-    spmmCsrAvx2(w.view, n, b.data(), n, c.data(), n, e, nullptr);
+    spmmCsrAvx2(w.view, n, b.data(), n, c.data(), n, e, nullptr, nullptr);
     benchmark::ClobberMemory();
   }
   state.counters["GFLOPS"] =
@@ -164,7 +164,7 @@ void benchConv3x3(benchmark::State &state, uint32_t m, uint32_t c, uint32_t h,
               }
             }
         spmmCsrAvx2(wt.view, width, cols.data(), width, y.data() + p0, n, e,
-                    nullptr);
+                    nullptr, nullptr);
       }
       benchmark::ClobberMemory();
     }
@@ -186,7 +186,8 @@ void benchConv3x3(benchmark::State &state, uint32_t m, uint32_t c, uint32_t h,
       for (uint32_t r = 0; r < h; ++r)
         std::memcpy(padded.data() + (size_t(ch) * hp + r + 1) * wp + 1,
                     x.data() + (size_t(ch) * h + r) * w, sizeof(float) * w);
-    spmmCsrAvx2(view, grid, padded.data(), 1, out.data(), grid, e, nullptr);
+    spmmCsrAvx2(view, grid, padded.data(), 1, out.data(), grid, e, nullptr,
+                nullptr);
     for (uint32_t r = 0; r < m * h; ++r)
       std::memcpy(y.data() + size_t(r) * w, out.data() + size_t(r) * wp,
                   sizeof(float) * w);

@@ -119,7 +119,7 @@ void printOpProfile(llvm::raw_ostream &os, ProgramSequence &sequence,
                [](const auto &a, const auto &b) { return a.first > b.first; });
   os << (all ? "every op:\n" : "slowest ops:\n");
   for (size_t i = 0; i < byOp.size() && (all || i < 10); ++i)
-    os << llvm::format("  %9.3f  %s\n", byOp[i].first, byOp[i].second.c_str());
+    os << llvm::format("  %10.4f  %s\n", byOp[i].first, byOp[i].second.c_str());
 }
 
 llvm::Error npyError(const std::string &path, const std::string &error) {

@@ -50,9 +50,10 @@ bool cpuHasAvx512f();
 /// `residual` (a Conv's Z input, a ResNet shortcut) is a matrix laid out
 /// like C: the value added to C[i][j] is residual[i * residualLd + j], or
 /// residual[j * residualLd + i] where C is written transposed (transC).
-/// Only some kernels read it (sgemmPackedTransAvx2 and sgemmPackedAvx2 and
-/// the portable reference); the others require it null, and their callers
-/// add it in a pass of their own (Ops/Conv.cpp, residualInStore).
+/// Only some kernels read it (sgemmPackedTransAvx2, sgemmPackedAvx2,
+/// spmmCsrAvx2 and the portable reference); the others require it null,
+/// and their callers add it in a pass of their own (Ops/Conv.cpp,
+/// residualInStore).
 struct Epilogue {
   const float *bias = nullptr; // M entries or null
   const float *residual = nullptr;
@@ -132,9 +133,16 @@ void sgemmAvx512(uint32_t m, uint32_t n, uint32_t k, const float *a, size_t lda,
 // --- Sparse weight times dense activations -----------------------------------
 
 /// C[M,N] = epilogue(Wsparse[M,K] * B[K,N]) for Csr (1x1 blocks).
+/// `scratch` (spmmCsrScratchBytes(K, N) bytes, any alignment, or null): where
+/// B is copied first when its rows are not 64-byte aligned (N = 49 or 196
+/// at ldb = N), so that no vector load of B splits a cache line; the
+/// result is the same, bit for bit, with or without it.
 void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
                  size_t ldb, float *c, size_t ldc, const Epilogue &epilogue,
-                 ThreadPool *pool);
+                 ThreadPool *pool, float *scratch);
+/// The scratch spmmCsrAvx2 uses for a [K, N] right-hand side (0 when its
+/// rows are whole vectors, N % 16 == 0, or N == 1).
+size_t spmmCsrScratchBytes(uint32_t k, uint32_t n);
 /// Same for 4x1 blocks (blockRows = 4, blockCols = 1).
 void spmmBlock4x1Avx2(const SparseMatrixView &w, uint32_t n, const float *b,
                       size_t ldb, float *c, size_t ldc,

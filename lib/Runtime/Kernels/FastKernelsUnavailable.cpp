@@ -60,7 +60,7 @@ void sgemmAvx512(uint32_t, uint32_t, uint32_t, const float *, size_t, bool,
 }
 
 void spmmCsrAvx2(const SparseMatrixView &, uint32_t, const float *, size_t,
-                 float *, size_t, const Epilogue &, ThreadPool *) {
+                 float *, size_t, const Epilogue &, ThreadPool *, float *) {
   unavailable("spmmCsrAvx2");
 }
 

@@ -38,10 +38,10 @@ bool cpuHasAvx512Ops();
 
 /// The AVX-512 form of SpmmAvx2.cpp's CSR row loop: rows [r0, r1) of
 /// C = epilogue(W * B) over columns [n0, n1), 64-column tiles (16 FMA
-/// chains) and masked 16-column tails. Each output element sums its row's
-/// nonzeros in four interleaved streams, whatever tile it falls in, so the
-/// result does not depend on how columns are split. spmmCsrAvx2 calls it
-/// when cpuHasAvx512Ops().
+/// chains) and masked 16-column tails, adding Epilogue::residual in the
+/// store. Each output element sums its row's nonzeros in four interleaved
+/// streams, whatever tile it falls in, so the result does not depend on
+/// how columns are split. spmmCsrAvx2 calls it when cpuHasAvx512Ops().
 void spmmCsrRowsAvx512(const SparseMatrixView &w, size_t r0, size_t r1,
                        const float *b, size_t ldb, float *c, size_t ldc,
                        size_t n0, size_t n1, const Epilogue &epilogue);
@@ -112,6 +112,12 @@ struct UnfoldGeom {
   int64_t h, w, ow;
   int64_t kh, kw, sh, sw, dh, dw, pt, pl;
 };
+
+/// dst[t] = xr[src + t * stride] where 0 <= src + t * stride < w, else 0,
+/// for t < count: one row segment of an unfolded input (stride 2 as two
+/// loads and a permute per 16 outputs). Also fills Conv.cpp's phase planes.
+void unfoldSegmentAvx512(const float *xr, int64_t w, int64_t src,
+                         int64_t stride, float *dst, int64_t count);
 
 /// Conv.cpp's im2col for channels [c0, c1) of one image: row (c, i, j) of
 /// cols ([C * kh * kw, p1 - p0]) holds, for output pixels [p0, p1), input

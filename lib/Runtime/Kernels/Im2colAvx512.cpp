@@ -25,12 +25,8 @@
 namespace sparseloom {
 namespace runtime {
 
-namespace {
-
-/// dst[t] = xr[src + t * stride] where 0 <= src + t * stride < w, else 0,
-/// for t < count.
-void unfoldSegment(const float *xr, int64_t w, int64_t src, int64_t stride,
-                   float *dst, int64_t count) {
+void unfoldSegmentAvx512(const float *xr, int64_t w, int64_t src,
+                         int64_t stride, float *dst, int64_t count) {
   if (stride == 1) {
     for (int64_t t = 0; t < count; t += 16) {
       const int64_t s = src + t;
@@ -63,8 +59,6 @@ void unfoldSegment(const float *xr, int64_t w, int64_t src, int64_t stride,
   }
 }
 
-} // namespace
-
 void im2colAvx512(const UnfoldGeom &g, const float *x, int64_t p0, int64_t p1,
                   int64_t c0, int64_t c1, float *cols) {
   const int64_t width = p1 - p0;
@@ -87,7 +81,8 @@ void im2colAvx512(const UnfoldGeom &g, const float *x, int64_t p0, int64_t p1,
                                     _mm512_setzero_ps());
             continue;
           }
-          unfoldSegment(xc + ih * g.w, g.w, a * g.sw + shift, g.sw, seg, b - a);
+          unfoldSegmentAvx512(xc + ih * g.w, g.w, a * g.sw + shift, g.sw, seg,
+                              b - a);
         }
       }
     }

@@ -39,6 +39,8 @@
 #include <immintrin.h>
 
 #include <cassert>
+#include <cstdint>
+#include <cstring>
 
 namespace sparseloom {
 namespace runtime {
@@ -101,13 +103,30 @@ static inline void storeC(float *p, __m256 x, __m256i mask) {
     _mm256_storeu_ps(p, x);
 }
 
+/// act((sum + bias) + z[0..8)), z the residual at this vector or null.
+template <bool MASKED>
+static inline __m256 finish(__m256 sum, __m256 bias, const float *z,
+                            __m256i mask, const Act &act) {
+  __m256 x = _mm256_add_ps(sum, bias);
+  if (z)
+    x = _mm256_add_ps(x, loadB<MASKED>(z, mask));
+  return act(x);
+}
+
+/// The residual `z` (or null) `offset` floats further.
+static inline const float *at(const float *z, size_t offset) {
+  return z ? z + offset : nullptr;
+}
+
 /// One CSR row over columns [n0, n0 + 32) (spmm_1x32__avx2): four column
 /// vectors, the nonzeros split into even and odd streams = eight
-/// independent FMA chains. The last vector is masked when MASKED.
+/// independent FMA chains. The last vector is masked when MASKED. `z`:
+/// the residual laid out like `out`, or null.
 template <bool MASKED>
 static inline void csrRow32(const uint32_t *ci, const float *v, uint32_t nnz,
                             const float *b, size_t ldb, float *out,
-                            __m256i mask, __m256 bias, const Act &act) {
+                            const float *z, __m256i mask, __m256 bias,
+                            const Act &act) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
   for (; nnz >= 2; nnz -= 2, ci += 2, v += 2) {
@@ -130,11 +149,15 @@ static inline void csrRow32(const uint32_t *ci, const float *v, uint32_t nnz,
     a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p + 16), a2);
     a3 = _mm256_fmadd_ps(x, loadB<MASKED>(p + 24, mask), a3);
   }
-  _mm256_storeu_ps(out, act(_mm256_add_ps(_mm256_add_ps(a0, b0), bias)));
-  _mm256_storeu_ps(out + 8, act(_mm256_add_ps(_mm256_add_ps(a1, b1), bias)));
-  _mm256_storeu_ps(out + 16, act(_mm256_add_ps(_mm256_add_ps(a2, b2), bias)));
-  storeC<MASKED>(out + 24, act(_mm256_add_ps(_mm256_add_ps(a3, b3), bias)),
-                 mask);
+  _mm256_storeu_ps(out,
+                   finish<false>(_mm256_add_ps(a0, b0), bias, z, mask, act));
+  _mm256_storeu_ps(
+      out + 8, finish<false>(_mm256_add_ps(a1, b1), bias, at(z, 8), mask, act));
+  _mm256_storeu_ps(out + 16, finish<false>(_mm256_add_ps(a2, b2), bias,
+                                           at(z, 16), mask, act));
+  storeC<MASKED>(
+      out + 24,
+      finish<MASKED>(_mm256_add_ps(a3, b3), bias, at(z, 24), mask, act), mask);
 }
 
 /// One CSR row over 16 columns (two vectors, four nonzero streams) or 8
@@ -142,8 +165,8 @@ static inline void csrRow32(const uint32_t *ci, const float *v, uint32_t nnz,
 template <int NV, bool MASKED>
 static inline void csrRowNarrow(const uint32_t *ci, const float *v,
                                 uint32_t nnz, const float *b, size_t ldb,
-                                float *out, __m256i mask, __m256 bias,
-                                const Act &act) {
+                                float *out, const float *z, __m256i mask,
+                                __m256 bias, const Act &act) {
   static_assert(NV == 1 || NV == 2, "8 or 16 columns");
   constexpr bool m0 = MASKED && NV == 1;
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
@@ -172,10 +195,11 @@ static inline void csrRowNarrow(const uint32_t *ci, const float *v,
       a1 = _mm256_fmadd_ps(x, loadB<MASKED>(p + 8, mask), a1);
   }
   a0 = _mm256_add_ps(_mm256_add_ps(a0, b0), _mm256_add_ps(c0, d0));
-  storeC<m0>(out, act(_mm256_add_ps(a0, bias)), mask);
+  storeC<m0>(out, finish<m0>(a0, bias, z, mask, act), mask);
   if (NV == 2) {
     a1 = _mm256_add_ps(_mm256_add_ps(a1, b1), _mm256_add_ps(c1, d1));
-    storeC<MASKED>(out + 8, act(_mm256_add_ps(a1, bias)), mask);
+    storeC<MASKED>(out + 8, finish<MASKED>(a1, bias, at(z, 8), mask, act),
+                   mask);
   }
 }
 
@@ -192,33 +216,36 @@ static void csrRows(const SparseMatrixView &w, size_t r0, size_t r1,
     const float *v = w.values + begin;
     const __m256 bias = _mm256_set1_ps(e.bias ? e.bias[row] : 0.f);
     float *out = c + row * ldc;
+    const float *z = e.residual ? e.residual + row * e.residualLd : nullptr;
     size_t col = n0;
     for (; col < full; col += 32)
-      csrRow32<false>(ci, v, nnz, b + col, ldb, out + col, mask, bias, act);
+      csrRow32<false>(ci, v, nnz, b + col, ldb, out + col, at(z, col), mask,
+                      bias, act);
     if (rest == 0)
       continue;
     // Tails: 25..31 columns as a masked 32-tile, else 16 full columns,
     // then up to 16 columns as a (masked) 16- or 8-tile.
     size_t left = rest;
     if (left > 24) {
-      csrRow32<true>(ci, v, nnz, b + col, ldb, out + col, mask, bias, act);
+      csrRow32<true>(ci, v, nnz, b + col, ldb, out + col, at(z, col), mask,
+                     bias, act);
       continue;
     }
     if (left >= 16) {
-      csrRowNarrow<2, false>(ci, v, nnz, b + col, ldb, out + col, mask, bias,
-                             act);
+      csrRowNarrow<2, false>(ci, v, nnz, b + col, ldb, out + col, at(z, col),
+                             mask, bias, act);
       col += 16;
       left -= 16;
     }
     if (left > 8)
-      csrRowNarrow<2, true>(ci, v, nnz, b + col, ldb, out + col, mask, bias,
-                            act);
+      csrRowNarrow<2, true>(ci, v, nnz, b + col, ldb, out + col, at(z, col),
+                            mask, bias, act);
     else if (left == 8)
-      csrRowNarrow<1, false>(ci, v, nnz, b + col, ldb, out + col, mask, bias,
-                             act);
+      csrRowNarrow<1, false>(ci, v, nnz, b + col, ldb, out + col, at(z, col),
+                             mask, bias, act);
     else if (left > 0)
-      csrRowNarrow<1, true>(ci, v, nnz, b + col, ldb, out + col, mask, bias,
-                            act);
+      csrRowNarrow<1, true>(ci, v, nnz, b + col, ldb, out + col, at(z, col),
+                            mask, bias, act);
   }
 }
 
@@ -353,7 +380,10 @@ static void csrColumn(const SparseMatrixView &w, size_t r0, size_t r1,
     }
     for (; j < end; ++j)
       sum += w.values[j] * b[size_t(w.colIdx[j]) * ldb];
-    c[row * ldc] = act(sum + (e.bias ? e.bias[row] : 0.f), e);
+    sum += e.bias ? e.bias[row] : 0.f;
+    if (e.residual)
+      sum += e.residual[row * e.residualLd];
+    c[row * ldc] = act(sum, e);
   }
 }
 
@@ -441,9 +471,35 @@ static void runSpmm(const SparseMatrixView &w, size_t units, size_t n,
 
 } // namespace
 
+/// Floats a realigned row of B takes: whole 16-float vectors.
+static size_t alignedRow(uint32_t n) { return (size_t(n) + 15) / 16 * 16; }
+
+/// Copies B [k, n] (rows ldb apart) to 64-byte aligned rows of
+/// alignedRow(n) floats at `dst`, rows split across the pool.
+static void realignRows(const float *b, size_t ldb, uint32_t k, uint32_t n,
+                        float *dst, ThreadPool *pool) {
+  const size_t ld = alignedRow(n);
+  auto rows = [&](size_t begin, size_t end) {
+    // The padding is never read: the kernels mask the last vector.
+    for (size_t r = begin; r < end; ++r)
+      std::memcpy(dst + r * ld, b + r * ldb, sizeof(float) * n);
+  };
+  // Below 256 KiB a fork-join costs about what the copy does.
+  if (pool && size_t(k) * ld >= (size_t(1) << 16))
+    pool->parallelFor(k, rows);
+  else
+    rows(0, k);
+}
+
+size_t spmmCsrScratchBytes(uint32_t k, uint32_t n) {
+  if (n <= 1 || n % 16 == 0)
+    return 0;
+  return sizeof(float) * size_t(k) * alignedRow(n) + 64;
+}
+
 void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
                  size_t ldb, float *c, size_t ldc, const Epilogue &epilogue,
-                 ThreadPool *pool) {
+                 ThreadPool *pool, float *scratch) {
   assert(w.blockRows == 1 && w.blockCols == 1 && "not a CSR matrix");
   assert(w.rowPtr && c && "null operand");
   if (w.rows == 0 || n == 0)
@@ -457,6 +513,20 @@ void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
               csrColumn(w, r0, r1, b, ldb, c, ldc, epilogue, act);
             });
     return;
+  }
+  // Rows of B that start off a cache line (ldb = 49: every vector load but
+  // one in 16 split across two lines) cost ResNet-50's 7x7 and 14x14 1x1
+  // layers 20-35 % of their time inside the network; a copy to aligned
+  // rows costs a few percent. Only rows that do not overlap (not Conv's
+  // phase planes, ldb = 1) are copied, so each read row is a row of B.
+  const bool misaligned =
+      ldb % 16 != 0 || (reinterpret_cast<uintptr_t>(b) & 63) != 0;
+  if (scratch && misaligned && ldb >= n && spmmCsrScratchBytes(w.cols, n)) {
+    float *aligned = reinterpret_cast<float *>(
+        (reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t(63));
+    realignRows(b, ldb, w.cols, n, aligned, pool);
+    b = aligned;
+    ldb = alignedRow(n);
   }
   // The row loop in 16-float vectors where the CPU has them (same layout
   // and threading; SpmmAvx512.cpp). Its blocks are wider: at 32 columns

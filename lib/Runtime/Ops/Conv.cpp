@@ -113,7 +113,11 @@ struct PlaneGeom {
   int64_t planes = 0;     // planes per input channel (the phases taps read)
   int8_t phase[16] = {};  // phase a * sw + b -> its plane in a channel, or -1
   int64_t rows = 0;       // output rows per product
-  int64_t planeFloats() const { return hq * wq; }
+  /// A plane's floats, rounded up to whole 16-float vectors: with one tap
+  /// (a strided 1x1 conv) the rows the product reads are then 64-byte
+  /// aligned, and no vector load splits a cache line (SpmmAvx2.cpp). The
+  /// padding is never read.
+  int64_t planeFloats() const { return (hq * wq + 15) / 16 * 16; }
   int64_t imageFloats(const ConvGeom &g) const {
     return g.c * planes * planeFloats();
   }
@@ -441,6 +445,8 @@ size_t im2colPathScratch(const OpView &op, const ConvGeom &g, KernelId kernel,
                                         uint32_t(g.m), uint32_t(n),
                                         uint32_t(g.k()), threads);
   case KernelId::SpmmCsrAvx2:
+    return im2col + productScratchBytes(kernel, Encoding::Csr, uint32_t(g.m),
+                                        uint32_t(n), uint32_t(g.k()), threads);
   case KernelId::SpmmBlock4x1Avx2:
     return im2col;
   case KernelId::DepthwiseAvx2:
@@ -533,6 +539,8 @@ void im2col(const ConvGeom &g, const float *x, int64_t p0, int64_t p1,
 /// position falls in the padding), channels split across the pool.
 void fillPlanes(const ConvGeom &g, const PlaneGeom &pg, const float *x,
                 float *planes, ThreadPool *pool) {
+  // Strided rows: a gather of every sw-th float, vectorised where it can.
+  const bool fast = cpuHasAvx512Ops();
   auto channelRange = [&](size_t begin, size_t end) {
     for (int64_t c = int64_t(begin); c < int64_t(end); ++c) {
       const float *xc = x + c * g.h * g.w;
@@ -557,6 +565,9 @@ void fillPlanes(const ConvGeom &g, const PlaneGeom &pg, const float *x,
             std::fill(row, row + lo, 0.f);
             if (g.sw == 1)
               std::memcpy(row + lo, xr + lo, sizeof(float) * size_t(hi - lo));
+            else if (fast)
+              unfoldSegmentAvx512(xc + ih * g.w, g.w, lo * g.sw + b - g.pl,
+                                  g.sw, row + lo, hi - lo);
             else
               for (int64_t q = lo; q < hi; ++q)
                 row[q] = xr[q * g.sw];
@@ -801,6 +812,7 @@ bool residualInStore(KernelId kernel) {
     // Both SGEMMs read it, and so does the Winograd output transform.
     return true;
   case KernelId::SpmmCsrAvx2:
+    return true; // every path of spmmCsrAvx2
   case KernelId::SpmmBlock4x1Avx2:
   case KernelId::DepthwiseAvx2:
     return false;

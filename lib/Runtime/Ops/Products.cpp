@@ -283,7 +283,8 @@ void weightProduct(KernelId kernel, const WeightMatrix &w, uint32_t n,
                     static_cast<float *>(scratch), pool);
     return;
   case KernelId::SpmmCsrAvx2:
-    spmmCsrAvx2(w.sparse, n, b, ldb, c, ldc, epilogue, pool);
+    spmmCsrAvx2(w.sparse, n, b, ldb, c, ldc, epilogue, pool,
+                static_cast<float *>(scratch));
     return;
   case KernelId::SpmmBlock4x1Avx2:
     spmmBlock4x1Avx2(w.sparse, n, b, ldb, c, ldc, epilogue, pool);
@@ -302,6 +303,7 @@ size_t productScratchBytes(KernelId kernel, Encoding encoding, uint32_t rows,
   case KernelId::DenseGemmAvx2:
     return alignScratch(sgemmScratchBytes(rows, n, cols, threads));
   case KernelId::SpmmCsrAvx2:
+    return alignScratch(spmmCsrScratchBytes(cols, n));
   case KernelId::SpmmBlock4x1Avx2:
     return 0;
   case KernelId::Reference:

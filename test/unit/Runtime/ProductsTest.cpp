@@ -383,7 +383,7 @@ std::vector<float> im2colSparseConv(const ConvCase &c,
                                 size_t(n), e, nullptr);
     else
       runtime::spmmCsrAvx2(view, uint32_t(n), cols.data(), size_t(n), out,
-                           size_t(n), e, nullptr);
+                           size_t(n), e, nullptr, nullptr);
   }
   return y;
 }

@@ -79,7 +79,7 @@ TEST(NanPropagation, CsrSpmmEpilogue) {
   b[18] = kNaN;
   for (const Epilogue &e : activations()) {
     std::vector<float> c(size_t(4) * n);
-    spmmCsrAvx2(w, n, b.data(), n, c.data(), n, e, nullptr);
+    spmmCsrAvx2(w, n, b.data(), n, c.data(), n, e, nullptr, nullptr);
     for (uint32_t i = 0; i < 4; ++i)
       for (uint32_t j = 0; j < n; ++j)
         EXPECT_EQ(std::isnan(c[i * n + j]), i % 2 == 0 && (j == 3 || j == 18))

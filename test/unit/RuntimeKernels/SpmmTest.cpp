@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FastOps.h"
 #include "KernelTestUtils.h"
 #include "ThreadPool.h"
 
@@ -130,7 +131,7 @@ void runCase(const Case &cs, Kind kind, format::Activation act, bool bias,
   e.actMax = 0.5f;
   std::vector<float> c(size_t(cs.m) * ldc, kGuard);
   if (kind == Kind::Csr)
-    spmmCsrAvx2(sm.view, cs.n, b.data(), ldb, c.data(), ldc, e, pool);
+    spmmCsrAvx2(sm.view, cs.n, b.data(), ldb, c.data(), ldc, e, pool, nullptr);
   else
     spmmBlock4x1Avx2(sm.view, cs.n, b.data(), ldb, c.data(), ldc, e, pool);
 
@@ -178,13 +179,130 @@ TEST(SpmmCsr, StridedSingleColumn) {
   std::vector<float> b = randomVector(k * ldb, 43);
   std::vector<float> c(m * ldc, kGuard);
   Epilogue e;
-  spmmCsrAvx2(sm.view, 1, b.data(), ldb, c.data(), ldc, e, nullptr);
+  spmmCsrAvx2(sm.view, 1, b.data(), ldb, c.data(), ldc, e, nullptr, nullptr);
   std::vector<double> want(m);
   for (uint32_t i = 0; i < m; ++i)
     for (uint32_t kk = 0; kk < k; ++kk)
       want[i] += double(w[i * k + kk]) * b[kk * ldb];
   EXPECT_TRUE(closeEnough(want, c.data(), m, 1, ldc, k));
   EXPECT_TRUE(guardsIntact(c, m, 1, ldc));
+}
+
+// Epilogue::residual in the CSR stores (AVX-512 and AVX2 rows, every tail,
+// the one-column path): bit for bit the product with its bias stored, then
+// Z added and the activation applied, which is what Conv computes when the
+// kernel leaves the residual to a pass of its own.
+TEST(SpmmCsr, ResidualAddedInTheStore) {
+  SKIP_WITHOUT_AVX2();
+  ThreadPool pool(2);
+  for (const Case &cs : kCases)
+    for (format::Activation act :
+         {format::Activation::None, format::Activation::Relu,
+          format::Activation::Clip})
+      for (ThreadPool *p : {static_cast<ThreadPool *>(nullptr), &pool}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "m=" << cs.m << " k=" << cs.k << " n=" << cs.n
+                     << " act=" << int(act)
+                     << " threads=" << (p ? p->threads() : 1));
+        SparseMatrix sm =
+            toCsr(sparseDense(cs.m, cs.k, cs.density, cs.m + cs.n), cs.m, cs.k);
+        std::vector<float> b = randomVector(size_t(cs.k) * cs.n, cs.k + 1);
+        std::vector<float> bias = randomVector(cs.m, 4);
+        const size_t ldc = cs.n + 2, ldz = cs.n + 5;
+        std::vector<float> z = randomVector(cs.m * ldz, 77, -2.f, 2.f);
+        Epilogue plain;
+        plain.bias = bias.data();
+        std::vector<float> t(cs.m * ldc, kGuard), c(cs.m * ldc, kGuard);
+        spmmCsrAvx2(sm.view, cs.n, b.data(), cs.n, t.data(), ldc, plain, p,
+                    nullptr);
+        Epilogue e = plain;
+        e.residual = z.data();
+        e.residualLd = ldz;
+        e.activation = act;
+        e.actMin = -0.25f;
+        e.actMax = 0.5f;
+        spmmCsrAvx2(sm.view, cs.n, b.data(), cs.n, c.data(), ldc, e, p,
+                    nullptr);
+        size_t bad = 0;
+        for (uint32_t i = 0; i < cs.m; ++i)
+          for (uint32_t j = 0; j < cs.n; ++j) {
+            const double want =
+                applyEpilogue(double(t[i * ldc + j] + z[i * ldz + j]), i,
+                              Epilogue{nullptr, nullptr, 0, act, -0.25f, 0.5f});
+            if (double(c[i * ldc + j]) != want && bad++ < 5)
+              ADD_FAILURE() << "at (" << i << ", " << j << "): got "
+                            << c[i * ldc + j] << ", want " << want;
+          }
+        EXPECT_TRUE(guardsIntact(c, cs.m, cs.n, ldc));
+      }
+}
+
+// A last column alone in its vector (N = 16 j + 1, ResNet's 7x7 = 49) is
+// computed in scalar lanes; its bits must be those of the same column
+// inside a wider product, where it is a vector lane (Conv's phase planes
+// and im2col place columns differently). Rows of B apart (gathered tail)
+// and overlapping (ldb = 1, read in place). The AVX2 rows sum by tile
+// position and make no such promise.
+TEST(SpmmCsr, TailColumnSameBitsAsVectorLane) {
+  if (!cpuHasAvx512Ops())
+    GTEST_SKIP() << "no AVX-512 (or SPARSELOOM_NO_AVX512): the AVX2 rows";
+  const uint32_t m = 37, k = 300;
+  SparseMatrix sm = toCsr(sparseDense(m, k, 0.2, 11), m, k);
+  std::vector<float> bias = randomVector(m, 12);
+  Epilogue e;
+  e.bias = bias.data();
+  e.activation = format::Activation::Relu;
+  for (uint32_t n : {17u, 49u, 65u}) {
+    for (size_t ldb : {size_t(n + 7), size_t(1)}) {
+      SCOPED_TRACE(::testing::Message() << "n=" << n << " ldb=" << ldb);
+      const uint32_t wide = n + 8;
+      std::vector<float> b = randomVector(size_t(k) * (n + 7) + wide, 13);
+      std::vector<float> narrow(size_t(m) * n), wider(size_t(m) * wide);
+      spmmCsrAvx2(sm.view, n, b.data(), ldb, narrow.data(), n, e, nullptr,
+                  nullptr);
+      spmmCsrAvx2(sm.view, wide, b.data(), ldb, wider.data(), wide, e, nullptr,
+                  nullptr);
+      for (uint32_t i = 0; i < m; ++i)
+        EXPECT_EQ(std::memcmp(&narrow[size_t(i) * n], &wider[size_t(i) * wide],
+                              n * sizeof(float)),
+                  0)
+            << "row " << i;
+    }
+  }
+}
+
+// With scratch, B rows that are not 64-byte aligned are copied to aligned
+// ones first: the same bits as reading them in place, and nothing written
+// past spmmCsrScratchBytes (the scratch starts off alignment on purpose).
+TEST(SpmmCsr, RealignedRowsSameBits) {
+  SKIP_WITHOUT_AVX2();
+  const uint32_t m = 40, k = 150;
+  SparseMatrix sm = toCsr(sparseDense(m, k, 0.15, 21), m, k);
+  std::vector<float> bias = randomVector(m, 22);
+  Epilogue e;
+  e.bias = bias.data();
+  ThreadPool pool(2);
+  for (uint32_t n : {17u, 49u, 100u, 196u})
+    for (size_t ldb : {size_t(n), size_t(n + 3)})
+      for (ThreadPool *p : {static_cast<ThreadPool *>(nullptr), &pool}) {
+        SCOPED_TRACE(::testing::Message() << "n=" << n << " ldb=" << ldb);
+        std::vector<float> b = randomVector(size_t(k) * ldb, n + 23);
+        const size_t bytes = spmmCsrScratchBytes(k, n);
+        ASSERT_GT(bytes, 0u);
+        std::vector<float> scratch(bytes / sizeof(float) + 1 + 64, kGuard);
+        std::vector<float> inPlace(size_t(m) * n), realigned(inPlace.size());
+        spmmCsrAvx2(sm.view, n, b.data(), ldb, inPlace.data(), n, e, p,
+                    nullptr);
+        spmmCsrAvx2(sm.view, n, b.data(), ldb, realigned.data(), n, e, p,
+                    scratch.data() + 1);
+        EXPECT_EQ(std::memcmp(inPlace.data(), realigned.data(),
+                              inPlace.size() * sizeof(float)),
+                  0);
+        for (size_t i = 1 + bytes / sizeof(float); i < scratch.size(); ++i)
+          ASSERT_EQ(scratch[i], kGuard) << "scratch overrun at " << i;
+      }
+  EXPECT_EQ(spmmCsrScratchBytes(k, 64), 0u);
+  EXPECT_EQ(spmmCsrScratchBytes(k, 1), 0u);
 }
 
 TEST(Spmm, SameBitsForAnyThreadCount) {
@@ -199,7 +317,7 @@ TEST(Spmm, SameBitsForAnyThreadCount) {
     std::vector<float> c1(size_t(m) * n), c2(c1.size());
     auto run = [&](float *c, ThreadPool *p) {
       if (sm == &csr)
-        spmmCsrAvx2(sm->view, n, b.data(), n, c, n, e, p);
+        spmmCsrAvx2(sm->view, n, b.data(), n, c, n, e, p, nullptr);
       else
         spmmBlock4x1Avx2(sm->view, n, b.data(), n, c, n, e, p);
     };
