@@ -105,7 +105,7 @@ void benchCsrRows(benchmark::State &state, uint32_t m, uint32_t k, uint32_t n,
   for (auto _ : state) {
     for (size_t col = 0; col < n; col += step)
       spmmCsrRowsAvx512(w.view, 0, m, b.data(), n, c.data(), n, col,
-                        col + step < n ? col + step : n, e);
+                        col + step < n ? col + step : n, e, nullptr);
     benchmark::ClobberMemory();
   }
   state.counters["GFLOPS"] =

@@ -27,7 +27,7 @@ namespace {
 
 void spmmCsrRowsAvx512(const SparseMatrixView &, size_t, size_t, const float *,
                        size_t, float *, size_t, size_t, size_t,
-                       const Epilogue &) {
+                       const Epilogue &, const float *) {
   unavailable("spmmCsrRowsAvx512");
 }
 void vectorFunctionAvx512(FastFunction, const float *, float *, int64_t) {

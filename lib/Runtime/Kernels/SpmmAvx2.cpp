@@ -491,10 +491,19 @@ static void realignRows(const float *b, size_t ldb, uint32_t k, uint32_t n,
     rows(0, k);
 }
 
+/// 64-byte aligned address at or after p.
+static float *alignUp(float *p) {
+  return reinterpret_cast<float *>((reinterpret_cast<uintptr_t>(p) + 63) &
+                                   ~uintptr_t(63));
+}
+
+/// Scratch layout: [B in aligned rows][B's last column, when N = 16j + 1],
+/// each 64-byte aligned.
 size_t spmmCsrScratchBytes(uint32_t k, uint32_t n) {
   if (n <= 1 || n % 16 == 0)
     return 0;
-  return sizeof(float) * size_t(k) * alignedRow(n) + 64;
+  const size_t rows = sizeof(float) * size_t(k) * alignedRow(n) + 64;
+  return rows + (n % 16 == 1 ? sizeof(float) * size_t(k) + 64 : 0);
 }
 
 void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
@@ -519,11 +528,31 @@ void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
   // layers 20-35 % of their time inside the network; a copy to aligned
   // rows costs a few percent. Only rows that do not overlap (not Conv's
   // phase planes, ldb = 1) are copied, so each read row is a row of B.
+  const bool wide = cpuHasAvx512Ops();
   const bool misaligned =
       ldb % 16 != 0 || (reinterpret_cast<uintptr_t>(b) & 63) != 0;
-  if (scratch && misaligned && ldb >= n && spmmCsrScratchBytes(w.cols, n)) {
-    float *aligned = reinterpret_cast<float *>(
-        (reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t(63));
+  const bool rowsApart = scratch && ldb >= n && spmmCsrScratchBytes(w.cols, n);
+  // The AVX-512 rows' tail column (N = 16j + 1), gathered here once rather
+  // than by every task (eight per product at two threads: a gather each
+  // over all of K, half of it from the other core's cache, made
+  // MobileNetV2's 960-deep 7x7 projects slower at two threads than at one).
+  const float *tail = nullptr;
+  if (rowsApart && wide && n % 16 == 1) {
+    float *column =
+        alignUp(alignUp(scratch) + size_t(w.cols) * alignedRow(n) + 16);
+    for (size_t k = 0; k < w.cols; ++k)
+      column[k] = b[k * ldb + n - 1];
+    tail = column;
+  }
+  // With more threads each reads all of B, half of it from the other
+  // core's cache, and the copy adds a fork-join: for MobileNetV2's small
+  // 1x1 products (under 2^21 multiply-adds, 0.03-0.1 ms) copying made the
+  // two-thread run slower (its pointwise convs 2.3 -> 2.0 ms without it),
+  // while ResNet-50's (5 M and more) still gained 10-20 %.
+  const double work = double(w.rowPtr[w.rows] - w.rowPtr[0]) * double(n);
+  const bool oneThread = !pool || pool->threads() <= 1;
+  if (rowsApart && misaligned && (oneThread || work >= double(1 << 21))) {
+    float *aligned = alignUp(scratch);
     realignRows(b, ldb, w.cols, n, aligned, pool);
     b = aligned;
     ldb = alignedRow(n);
@@ -533,7 +562,6 @@ void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
   // its tiles are half empty, and on the AVX-512 machines measured (2 MiB
   // of L2 per core) the whole width of BERT's FFN (3072 x 128) or of a
   // 14x14 ResNet 3x3 layer ran 1.2-1.4x faster than 32-column blocks.
-  const bool wide = cpuHasAvx512Ops();
   const size_t block =
       wide ? columnBlockWide(w.cols, n) : columnBlock(w.cols, n);
   runSpmm(w, w.rows, n, rowCost, pool,
@@ -541,8 +569,8 @@ void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
             for (size_t col = n0; col < n1; col += block) {
               const size_t end = col + block < n1 ? col + block : n1;
               if (wide)
-                spmmCsrRowsAvx512(w, r0, r1, b, ldb, c, ldc, col, end,
-                                  epilogue);
+                spmmCsrRowsAvx512(w, r0, r1, b, ldb, c, ldc, col, end, epilogue,
+                                  end == n ? tail : nullptr);
               else
                 csrRows(w, r0, r1, b, ldb, c, ldc, col, end, epilogue, act);
             }

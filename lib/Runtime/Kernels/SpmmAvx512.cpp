@@ -155,7 +155,8 @@ constexpr size_t kCompactTail = 8192;
 
 void spmmCsrRowsAvx512(const SparseMatrixView &w, size_t r0, size_t r1,
                        const float *b, size_t ldb, float *c, size_t ldc,
-                       size_t n0, size_t n1, const Epilogue &e) {
+                       size_t n0, size_t n1, const Epilogue &e,
+                       const float *given) {
   const Act16 act(e);
   const size_t width = n1 > n0 ? n1 - n0 : 0;
   // Whole 64-column tiles, then one tile of 1 to 4 vectors for the rest,
@@ -168,9 +169,12 @@ void spmmCsrRowsAvx512(const SparseMatrixView &w, size_t r0, size_t r1,
   const bool tailed = rest % 16 == 1;
   TailColumn tail{b + (n1 - 1), ldb};
   alignas(64) float compact[kCompactTail];
-  // Rows of B apart (not Conv's overlapping phase planes) and few enough:
-  // the tail column gathered once, so each nonzero reads it from L1.
-  if (tailed && ldb >= n1 && w.cols <= kCompactTail && r1 > r0) {
+  // The tail column as K contiguous floats, so each nonzero reads it from
+  // L1: given by spmmCsrAvx2, or gathered here when the rows of B are
+  // apart (not Conv's overlapping phase planes) and few enough.
+  if (tailed && given) {
+    tail = TailColumn{given, 1};
+  } else if (tailed && ldb >= n1 && w.cols <= kCompactTail && r1 > r0) {
     for (size_t k = 0; k < w.cols; ++k)
       compact[k] = b[k * ldb + n1 - 1];
     tail = TailColumn{compact, 1};

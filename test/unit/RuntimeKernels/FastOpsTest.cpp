@@ -321,8 +321,18 @@ TEST(FastOps, CsrRowsGiveTheSameBitsForAnyColumnSplit) {
     const size_t ldb = n + 3, ldc = n + 5;
     std::vector<float> b = randomVector(size_t(k) * ldb, 14);
     std::vector<float> whole(size_t(m) * ldc, kGuard);
-    spmmCsrRowsAvx512(w, 0, m, b.data(), ldb, whole.data(), ldc, 0, n, e);
+    spmmCsrRowsAvx512(w, 0, m, b.data(), ldb, whole.data(), ldc, 0, n, e,
+                      nullptr);
     EXPECT_TRUE(guardsIntact(whole, m, n, ldc)) << "n " << n;
+    if (n % 16 == 1) {
+      // The last column handed over as a contiguous copy: the same bits.
+      std::vector<float> tail(k), given(whole.size(), kGuard);
+      for (uint32_t kk = 0; kk < k; ++kk)
+        tail[kk] = b[size_t(kk) * ldb + n - 1];
+      spmmCsrRowsAvx512(w, 0, m, b.data(), ldb, given.data(), ldc, 0, n, e,
+                        tail.data());
+      EXPECT_EQ(given, whole) << "n " << n;
+    }
     // Against the product in double.
     std::vector<double> want(size_t(m) * n);
     for (uint32_t r = 0; r < m; ++r)
@@ -336,9 +346,12 @@ TEST(FastOps, CsrRowsGiveTheSameBitsForAnyColumnSplit) {
     // Split at every multiple of 16 (and row ranges): the same bits.
     for (uint32_t cut = 16; cut < n; cut += 16) {
       std::vector<float> split(size_t(m) * ldc, kGuard);
-      spmmCsrRowsAvx512(w, 0, 5, b.data(), ldb, split.data(), ldc, 0, cut, e);
-      spmmCsrRowsAvx512(w, 5, m, b.data(), ldb, split.data(), ldc, 0, cut, e);
-      spmmCsrRowsAvx512(w, 0, m, b.data(), ldb, split.data(), ldc, cut, n, e);
+      spmmCsrRowsAvx512(w, 0, 5, b.data(), ldb, split.data(), ldc, 0, cut, e,
+                        nullptr);
+      spmmCsrRowsAvx512(w, 5, m, b.data(), ldb, split.data(), ldc, 0, cut, e,
+                        nullptr);
+      spmmCsrRowsAvx512(w, 0, m, b.data(), ldb, split.data(), ldc, cut, n, e,
+                        nullptr);
       EXPECT_EQ(split, whole) << "n " << n << " cut " << cut;
     }
   }

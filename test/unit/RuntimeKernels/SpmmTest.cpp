@@ -303,6 +303,19 @@ TEST(SpmmCsr, RealignedRowsSameBits) {
       }
   EXPECT_EQ(spmmCsrScratchBytes(k, 64), 0u);
   EXPECT_EQ(spmmCsrScratchBytes(k, 1), 0u);
+  // Large enough for the copy at two threads (and for its parallel form).
+  const uint32_t bm = 256, bk = 512, bn = 196;
+  SparseMatrix big = toCsr(sparseDense(bm, bk, 0.2, 31), bm, bk);
+  std::vector<float> bigBias = randomVector(bm, 32);
+  e.bias = bigBias.data();
+  std::vector<float> b = randomVector(size_t(bk) * bn, 33);
+  std::vector<float> scratch(spmmCsrScratchBytes(bk, bn) / sizeof(float) + 1);
+  std::vector<float> inPlace(size_t(bm) * bn), realigned(inPlace.size());
+  spmmCsrAvx2(big.view, bn, b.data(), bn, inPlace.data(), bn, e, &pool,
+              nullptr);
+  spmmCsrAvx2(big.view, bn, b.data(), bn, realigned.data(), bn, e, &pool,
+              scratch.data() + 1);
+  EXPECT_EQ(inPlace, realigned);
 }
 
 TEST(Spmm, SameBitsForAnyThreadCount) {
