@@ -497,13 +497,14 @@ static float *alignUp(float *p) {
                                    ~uintptr_t(63));
 }
 
-/// Scratch layout: [B in aligned rows][B's last column, when N = 16j + 1],
-/// each 64-byte aligned.
+/// Scratch layout, from its first 64-byte boundary: B in aligned rows, then
+/// B's last column when N = 16j + 1 (both start on a boundary, as the rows
+/// are whole vectors).
 size_t spmmCsrScratchBytes(uint32_t k, uint32_t n) {
   if (n <= 1 || n % 16 == 0)
     return 0;
-  const size_t rows = sizeof(float) * size_t(k) * alignedRow(n) + 64;
-  return rows + (n % 16 == 1 ? sizeof(float) * size_t(k) + 64 : 0);
+  const size_t floats = size_t(k) * (alignedRow(n) + (n % 16 == 1 ? 1 : 0));
+  return sizeof(float) * floats + 64;
 }
 
 void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
@@ -538,8 +539,7 @@ void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
   // MobileNetV2's 960-deep 7x7 projects slower at two threads than at one).
   const float *tail = nullptr;
   if (rowsApart && wide && n % 16 == 1) {
-    float *column =
-        alignUp(alignUp(scratch) + size_t(w.cols) * alignedRow(n) + 16);
+    float *column = alignUp(scratch) + size_t(w.cols) * alignedRow(n);
     for (size_t k = 0; k < w.cols; ++k)
       column[k] = b[k * ldb + n - 1];
     tail = column;

@@ -14,10 +14,14 @@
 //
 // A row's nonzeros go round-robin into four accumulator streams (the
 // remainder of nnz / 4 into stream 0), summed as (s0 + s1) + (s2 + s3) and
-// then the bias: a 64-column tile keeps 4 x 4 accumulators, a tail tile of
-// 1 to 3 vectors 4 x 1 to 4 x 3, so every output element is summed in the
-// same order whichever tile, column block or thread computes it. Column tails
-// are masked loads and stores (no tail loop, no read past the row).
+// then the bias, then the residual (Epilogue), then the activation: a
+// 64-column tile keeps 4 x 4 accumulators, a tail tile of 1 to 3 vectors
+// 4 x 1 to 4 x 3, so every output element is summed in the same order
+// whichever tile, column block or thread computes it. Column tails are
+// masked loads and stores (no tail loop, no read past the row), except a
+// lone last column (N = 16j + 1, the 7x7 layers' 49th), which runs the
+// same four streams in scalar lanes from a contiguous copy of that column
+// rather than fetch one more line of B per nonzero for one lane.
 //
 // Compiled with -mavx512f (and -mavx2 -mfma); only called after
 // cpuHasAvx512Ops(). Helpers are static so no AVX-512 code can be picked
