@@ -43,7 +43,7 @@ bool cpuHasAvx512Ops();
 /// streams, whatever tile it falls in, so the result does not depend on
 /// how columns are split. spmmCsrAvx2 calls it when cpuHasAvx512Ops().
 /// `tail`: column n1 - 1 of B as K contiguous floats, or null (the rows
-/// then gather it themselves when they need it).
+/// then read it in place when they need it).
 void spmmCsrRowsAvx512(const SparseMatrixView &w, size_t r0, size_t r1,
                        const float *b, size_t ldb, float *c, size_t ldc,
                        size_t n0, size_t n1, const Epilogue &epilogue,

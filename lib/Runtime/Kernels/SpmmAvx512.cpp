@@ -151,10 +151,6 @@ static inline void csrTile(const uint32_t *ci, const float *v, uint32_t nnz,
   }
 }
 
-/// Columns of B gathered into a contiguous tail column (on the stack); a
-/// wider B reads its tail column in place.
-constexpr size_t kCompactTail = 8192;
-
 } // namespace
 
 void spmmCsrRowsAvx512(const SparseMatrixView &w, size_t r0, size_t r1,
@@ -171,18 +167,11 @@ void spmmCsrRowsAvx512(const SparseMatrixView &w, size_t r0, size_t r1,
   const size_t full = width / 64 * 64, rest = width - full;
   const __mmask16 lastMask = firstLanes16(int64_t(rest % 16 ? rest % 16 : 16));
   const bool tailed = rest % 16 == 1;
-  TailColumn tail{b + (n1 - 1), ldb};
-  alignas(64) float compact[kCompactTail];
-  // The tail column as K contiguous floats, so each nonzero reads it from
-  // L1: given by spmmCsrAvx2, or gathered here when the rows of B are
-  // apart (not Conv's overlapping phase planes) and few enough.
-  if (tailed && given) {
-    tail = TailColumn{given, 1};
-  } else if (tailed && ldb >= n1 && w.cols <= kCompactTail && r1 > r0) {
-    for (size_t k = 0; k < w.cols; ++k)
-      compact[k] = b[k * ldb + n1 - 1];
-    tail = TailColumn{compact, 1};
-  }
+  // The tail column as K contiguous floats (spmmCsrAvx2 gathers it into
+  // its scratch), so each nonzero reads it from L1; else read in place.
+  // No copy on the stack here: an embedded caller's thread may have little.
+  const TailColumn tail =
+      tailed && given ? TailColumn{given, 1} : TailColumn{b + (n1 - 1), ldb};
   for (size_t row = r0; row < r1; ++row) {
     const uint32_t begin = w.rowPtr[row], nnz = w.rowPtr[row + 1] - begin;
     const uint32_t *ci = w.colIdx + begin;
