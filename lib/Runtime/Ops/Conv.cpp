@@ -444,9 +444,20 @@ size_t im2colPathScratch(const OpView &op, const ConvGeom &g, KernelId kernel,
     return im2col + productScratchBytes(kernel, Encoding::PackedPanels,
                                         uint32_t(g.m), uint32_t(n),
                                         uint32_t(g.k()), threads);
-  case KernelId::SpmmCsrAvx2:
-    return im2col + productScratchBytes(kernel, Encoding::Csr, uint32_t(g.m),
-                                        uint32_t(n), uint32_t(g.k()), threads);
+  case KernelId::SpmmCsrAvx2: {
+    // The products run on n columns and, past the last whole chunk, on the
+    // rest: its rows may need an aligned copy where n's do not.
+    size_t product = productScratchBytes(kernel, Encoding::Csr, uint32_t(g.m),
+                                         uint32_t(n), uint32_t(g.k()), threads);
+    const int64_t rest = g.spatial() % n;
+    if (rest) {
+      const size_t last =
+          productScratchBytes(kernel, Encoding::Csr, uint32_t(g.m),
+                              uint32_t(rest), uint32_t(g.k()), threads);
+      product = last > product ? last : product;
+    }
+    return im2col + product;
+  }
   case KernelId::SpmmBlock4x1Avx2:
     return im2col;
   case KernelId::DepthwiseAvx2:

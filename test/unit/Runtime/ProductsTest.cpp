@@ -22,6 +22,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <map>
 
 namespace sparseloom {
 namespace test {
@@ -439,6 +442,94 @@ TEST(Products, SparseConvWithoutIm2colMatchesIm2colBitwise) {
                     naiveConv(c, x, w, bias, Activation::Relu, 0, 0));
       }
     }
+  }
+}
+
+/// An allocator that follows every block with 4 MiB of canary bytes and
+/// checks them when the block is freed: a kernel writing past the scratch
+/// its op sized fails the test instead of corrupting the heap.
+struct CanaryAllocator {
+  static constexpr size_t kGuard = size_t(4) << 20;
+  static constexpr unsigned char kByte = 0xA5;
+  std::map<void *, std::pair<size_t, size_t>> blocks; // size, guard bytes
+  size_t damaged = 0;
+  static void *alloc(size_t size, size_t alignment, void *user) {
+    auto *self = static_cast<CanaryAllocator *>(user);
+    const size_t a = alignment < 64 ? 64 : alignment;
+    const size_t total = (size + kGuard + a - 1) / a * a;
+    auto *p = static_cast<unsigned char *>(std::aligned_alloc(a, total));
+    if (!p)
+      return nullptr;
+    std::memset(p + size, kByte, total - size);
+    self->blocks[p] = {size, total - size};
+    return p;
+  }
+  static void free(void *ptr, void *user) {
+    auto *self = static_cast<CanaryAllocator *>(user);
+    auto it = self->blocks.find(ptr);
+    if (it == self->blocks.end()) {
+      ADD_FAILURE() << "freed memory it did not allocate";
+      return;
+    }
+    const auto *guard = static_cast<unsigned char *>(ptr) + it->second.first;
+    for (size_t i = 0; i < it->second.second; ++i)
+      self->damaged += guard[i] != kByte;
+    self->blocks.erase(it);
+    std::free(ptr);
+  }
+  sl_allocator get() { return {alloc, free, this}; }
+};
+
+// A sparse conv that phase planes do not take (stride 5) runs on im2col
+// chunks of 512 columns and a last one of 452, whose rows of B are not
+// 64-byte aligned while the chunk's are: the CSR product then copies them
+// into scratch, which the op must have sized for that last chunk too.
+TEST(Products, SparseConvScratchCoversTheRaggedLastChunk) {
+  if (!runtime::cpuHasAvx2Fma())
+    GTEST_SKIP() << "no AVX2+FMA: sparse convs run Reference";
+  const ConvCase c{1, 64, 250, 250, 8, 3, 3, 5, 5, 0, 0, 0, 0, 1, 1, 1};
+  auto x = randomFloats(size_t(c.c * c.h * c.w), 900);
+  auto w = randomFloats(size_t(c.m * c.c * c.kh * c.kw), 901);
+  sparsify(w, 0.8, 902);
+  auto bias = randomFloats(size_t(c.m), 903);
+  ProgramBuilder b;
+  uint32_t in = b.input("x", DType::F32, {c.n, c.c, c.h, c.w});
+  uint32_t wt = addWeight(b, Encoding::Csr, {c.m, c.c, c.kh, c.kw}, w,
+                          uint32_t(c.m), uint32_t(c.c * c.kh * c.kw), w);
+  uint32_t bt = b.weight("b", {c.m}, bias);
+  const int64_t oh = convOut(c.h, c.kh, c.sh, 0, 0, 1);
+  const int64_t ow = convOut(c.w, c.kw, c.sw, 0, 0, 1);
+  uint32_t out = b.activation("y", DType::F32, {c.n, c.m, oh, ow});
+  ConvParams p{};
+  p.kernel[0] = p.kernel[1] = 3;
+  p.strides[0] = p.strides[1] = 5;
+  p.dilations[0] = p.dilations[1] = 1;
+  p.group = 1;
+  b.op(Opcode::Conv, {in, wt, bt}, {out}, p, KernelId::SpmmCsrAvx2);
+  b.output(out);
+  std::vector<uint8_t> blob = b.build();
+  for (unsigned threads : {1u, 2u}) {
+    CanaryAllocator canary;
+    sl_allocator alloc = canary.get();
+    {
+      runtime::Program program;
+      sl_load_options options = {0, sl_builtin_op_resolver()};
+      ASSERT_TRUE(runtime::Program::load(blob.data(), blob.size(), options,
+                                         program, &alloc));
+      runtime::Session session;
+      ASSERT_TRUE(
+          runtime::Session::create(program, session, {threads, 0}, &alloc));
+      std::vector<sl_tensor_view> views{runtime::makeTensorView(
+          program.inputInfo(0), x.data(), x.size() * sizeof(float))};
+      ASSERT_TRUE(session.run(views));
+      sl_tensor_view y;
+      ASSERT_TRUE(session.output(0, y));
+      std::vector<float> got(static_cast<const float *>(y.data),
+                             static_cast<const float *>(y.data) +
+                                 size_t(c.m * oh * ow));
+      expectClose(got, naiveConv(c, x, w, bias, Activation::None, 0, 0));
+    }
+    EXPECT_EQ(canary.damaged, 0u) << threads << " thread(s)";
   }
 }
 
