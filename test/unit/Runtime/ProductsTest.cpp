@@ -137,10 +137,11 @@ std::vector<float> naiveConv(const ConvCase &c, const std::vector<float> &x,
   return y;
 }
 
-RunResult runConv(const ConvCase &c, KernelId kernel, Encoding enc,
-                  const std::vector<float> &x, const std::vector<float> &w,
-                  const std::vector<float> &bias, Activation act, float lo,
-                  float hi, unsigned threads, uint32_t loadFlags = 0) {
+/// A program of one Conv with `kernel`, its weight stored as `enc`.
+std::vector<uint8_t> convProgram(const ConvCase &c, KernelId kernel,
+                                 Encoding enc, const std::vector<float> &w,
+                                 const std::vector<float> &bias, Activation act,
+                                 float lo, float hi) {
   ProgramBuilder b;
   uint32_t in = b.input("x", DType::F32, {c.n, c.c, c.h, c.w});
   uint32_t rows = uint32_t(c.m), cols = uint32_t(c.c / c.group * c.kh * c.kw);
@@ -170,7 +171,15 @@ RunResult runConv(const ConvCase &c, KernelId kernel, Encoding enc,
   p.actMax = hi;
   b.op(Opcode::Conv, ins, {out}, p, kernel);
   b.output(out);
-  return runProgram(b.build(), {Bytes::of(x)}, threads, 0, loadFlags);
+  return b.build();
+}
+
+RunResult runConv(const ConvCase &c, KernelId kernel, Encoding enc,
+                  const std::vector<float> &x, const std::vector<float> &w,
+                  const std::vector<float> &bias, Activation act, float lo,
+                  float hi, unsigned threads, uint32_t loadFlags = 0) {
+  return runProgram(convProgram(c, kernel, enc, w, bias, act, lo, hi),
+                    {Bytes::of(x)}, threads, 0, loadFlags);
 }
 
 TEST(Products, ConvOnEveryPathMatchesTheNaiveLoops) {
@@ -492,43 +501,15 @@ TEST(Products, SparseConvScratchCoversTheRaggedLastChunk) {
   auto w = randomFloats(size_t(c.m * c.c * c.kh * c.kw), 901);
   sparsify(w, 0.8, 902);
   auto bias = randomFloats(size_t(c.m), 903);
-  ProgramBuilder b;
-  uint32_t in = b.input("x", DType::F32, {c.n, c.c, c.h, c.w});
-  uint32_t wt = addWeight(b, Encoding::Csr, {c.m, c.c, c.kh, c.kw}, w,
-                          uint32_t(c.m), uint32_t(c.c * c.kh * c.kw), w);
-  uint32_t bt = b.weight("b", {c.m}, bias);
-  const int64_t oh = convOut(c.h, c.kh, c.sh, 0, 0, 1);
-  const int64_t ow = convOut(c.w, c.kw, c.sw, 0, 0, 1);
-  uint32_t out = b.activation("y", DType::F32, {c.n, c.m, oh, ow});
-  ConvParams p{};
-  p.kernel[0] = p.kernel[1] = 3;
-  p.strides[0] = p.strides[1] = 5;
-  p.dilations[0] = p.dilations[1] = 1;
-  p.group = 1;
-  b.op(Opcode::Conv, {in, wt, bt}, {out}, p, KernelId::SpmmCsrAvx2);
-  b.output(out);
-  std::vector<uint8_t> blob = b.build();
+  const std::vector<uint8_t> blob = convProgram(
+      c, KernelId::SpmmCsrAvx2, Encoding::Csr, w, bias, Activation::None, 0, 0);
   for (unsigned threads : {1u, 2u}) {
     CanaryAllocator canary;
     sl_allocator alloc = canary.get();
-    {
-      runtime::Program program;
-      sl_load_options options = {0, sl_builtin_op_resolver()};
-      ASSERT_TRUE(runtime::Program::load(blob.data(), blob.size(), options,
-                                         program, &alloc));
-      runtime::Session session;
-      ASSERT_TRUE(
-          runtime::Session::create(program, session, {threads, 0}, &alloc));
-      std::vector<sl_tensor_view> views{runtime::makeTensorView(
-          program.inputInfo(0), x.data(), x.size() * sizeof(float))};
-      ASSERT_TRUE(session.run(views));
-      sl_tensor_view y;
-      ASSERT_TRUE(session.output(0, y));
-      std::vector<float> got(static_cast<const float *>(y.data),
-                             static_cast<const float *>(y.data) +
-                                 size_t(c.m * oh * ow));
-      expectClose(got, naiveConv(c, x, w, bias, Activation::None, 0, 0));
-    }
+    RunResult r = runProgram(blob, {Bytes::of(x)}, threads, 0, 0, &alloc);
+    ASSERT_TRUE(r.ok()) << r.message;
+    expectClose(r.out<float>(),
+                naiveConv(c, x, w, bias, Activation::None, 0, 0));
     EXPECT_EQ(canary.damaged, 0u) << threads << " thread(s)";
   }
 }

@@ -55,23 +55,25 @@ struct RunResult {
 
 /// Loads `blob` (with `loadFlags`, SL_LOAD_*), runs it once on `inputs`
 /// with `threads` and session `flags` and returns the outputs (or the
-/// failing status and message).
+/// failing status and message). `allocator` (or the default one) serves
+/// the program and the session, both freed before this returns.
 inline RunResult runProgram(const std::vector<uint8_t> &blob,
                             const std::vector<Bytes> &inputs,
                             unsigned threads = 1, uint32_t flags = 0,
-                            uint32_t loadFlags = 0) {
+                            uint32_t loadFlags = 0,
+                            const sl_allocator *allocator = nullptr) {
   RunResult r;
   runtime::Program program;
   sl_load_options options = {loadFlags, sl_builtin_op_resolver()};
-  runtime::Status s =
-      runtime::Program::load(blob.data(), blob.size(), options, program);
+  runtime::Status s = runtime::Program::load(blob.data(), blob.size(), options,
+                                             program, allocator);
   if (!s) {
     r.status = s.code();
     r.message = s.message();
     return r;
   }
   runtime::Session session;
-  s = runtime::Session::create(program, session, {threads, flags});
+  s = runtime::Session::create(program, session, {threads, flags}, allocator);
   if (!s) {
     r.status = s.code();
     r.message = s.message();
