@@ -112,6 +112,10 @@ enum class Opcode : uint16_t {
   Conv = 1,   // inputs X, W, [B], [Z] (Z: fused residual Add); ConvParams
   Gemm = 2,   // inputs A, B, [C]; GemmParams
   MatMul = 3, // inputs A, B (numpy batching); no params
+  // A 1x1 Conv and the depthwise Conv that reads its output, in one op:
+  // inputs X, W1, B1, W2, B2 (an absent bias is kNoTensor);
+  // PointwiseDepthwiseParams. The pointwise output is never stored.
+  PointwiseDepthwise = 4,
   // Elementwise binary with numpy broadcasting (shapes give the strides).
   Add = 10,
   Sub = 11,
@@ -298,6 +302,16 @@ struct ConvParams {
   float actMax;
 };
 static_assert(sizeof(ConvParams) == 56, "ConvParams layout changed");
+
+/// Opcode::PointwiseDepthwise: the two convs' parameters. `pointwise` is a
+/// 1x1, stride-1, unpadded conv of one group; `depthwise` has group = its
+/// channels (= the pointwise's output channels). Each has its activation.
+struct PointwiseDepthwiseParams {
+  ConvParams pointwise;
+  ConvParams depthwise;
+};
+static_assert(sizeof(PointwiseDepthwiseParams) == 112,
+              "PointwiseDepthwiseParams layout changed");
 
 struct GemmParams {
   uint8_t transA;

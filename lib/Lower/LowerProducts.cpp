@@ -51,14 +51,6 @@ namespace {
 constexpr const char *kFuseActivation = "fuse.activation";
 constexpr const char *kFuseResidual = "fuse.residual";
 
-std::string weightPattern(const Weight &w) {
-  auto it = w.annotations.find("sparsity.pattern");
-  return it != w.annotations.end() &&
-                 it->second.kind() == Attribute::Kind::String
-             ? it->second.getString()
-             : "";
-}
-
 /// W[rows, cols] transposed (row-major in, row-major out).
 std::vector<float> transpose(const std::vector<float> &w, int64_t rows,
                              int64_t cols) {
@@ -69,18 +61,19 @@ std::vector<float> transpose(const std::vector<float> &w, int64_t rows,
   return t;
 }
 
-/// The fused activation's part of a Conv/Gemm parameter struct.
-template <typename P> void setActivation(P &params, const FusedActivation &a) {
-  params.activation = a.kind;
-  params.actMin = a.kind == Activation::Clip ? a.min : 0.0f;
-  params.actMax = a.kind == Activation::Clip ? a.max : 0.0f;
-}
-
 } // namespace
 
 //===----------------------------------------------------------------------===//
 // Shared parts
 //===----------------------------------------------------------------------===//
+
+std::string weightPattern(const Weight &w) {
+  auto it = w.annotations.find("sparsity.pattern");
+  return it != w.annotations.end() &&
+                 it->second.kind() == Attribute::Kind::String
+             ? it->second.getString()
+             : "";
+}
 
 llvm::Expected<FusedActivation>
 Lowerer::matchActivation(const Node &producer, const std::string &value) {
@@ -247,6 +240,12 @@ llvm::Error Lowerer::lowerConv(const Node &node, Opcode opcode) {
   std::string sourceOps = residual.add ? "Conv+Add" : "Conv";
   if (act->node)
     sourceOps += "+" + act->node->opType;
+
+  // A sparse 1x1 conv read only by a depthwise conv runs with it as one op
+  // (LowerFusedConv.cpp).
+  if (!residual.add && rank == 4)
+    if (const Node *dw = matchDepthwiseReader(node, params, outValue))
+      return lowerPointwiseDepthwise(node, *act, *dw);
 
   auto x = use(node, node.inputs[0]);
   if (!x)

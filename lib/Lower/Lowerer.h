@@ -164,6 +164,16 @@ struct FusedActivation {
   float max = 0.0f;
 };
 
+/// The fused activation's part of a Conv/Gemm parameter struct.
+template <typename P> void setActivation(P &params, const FusedActivation &a) {
+  params.activation = a.kind;
+  params.actMin = a.kind == format::Activation::Clip ? a.min : 0.0f;
+  params.actMax = a.kind == format::Activation::Clip ? a.max : 0.0f;
+}
+
+/// The sparsity-analysis pattern annotated on a weight, "" if none.
+std::string weightPattern(const Weight &w);
+
 /// A residual Add that a Conv applies in its epilogue (its other operand
 /// becomes the Conv's input Z).
 struct FusedResidual {
@@ -247,6 +257,19 @@ private:
   /// The residual Add after `conv` that its fuse.residual annotation
   /// allows folding, if the pattern still holds and Z already has a tensor.
   FusedResidual matchResidual(const Node &conv);
+
+  // --- Pointwise + depthwise (LowerFusedConv.cpp) --------------------------
+  /// The depthwise Conv that alone reads `value`, the output of 1x1 conv
+  /// `pointwise` (params resolved, its activation already matched), when
+  /// the pair can run as one PointwiseDepthwise op: the 1x1 conv would run
+  /// SpmmCsrAvx2, both weights are constant. Null otherwise.
+  const Node *matchDepthwiseReader(const Node &pointwise,
+                                   const format::ConvParams &params,
+                                   const std::string &value);
+  /// Emits the pair as one op.
+  llvm::Error lowerPointwiseDepthwise(const Node &pointwise,
+                                      const FusedActivation &pointwiseAct,
+                                      const Node &depthwise);
 
   // --- Tensors (Lowerer.cpp) -----------------------------------------------
   /// The static dims of `value`, or an error naming `node`.

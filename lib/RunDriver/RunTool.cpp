@@ -253,6 +253,7 @@ llvm::Error sparseloom::run::runModels(const RunRequest &request,
                      "'; expected auto, reference, dense, sparse, csr or "
                      "block4x1");
   settings.kernels = *policy;
+  settings.fuseDepthwise = request.fuseDepthwise;
   settings.threads = std::max(1u, request.threads);
   const std::string &firstModel = request.models.front();
   const std::string &lastModel = request.models.back();

@@ -28,6 +28,7 @@ const char *opcodeName(Opcode opcode) {
     SL_OPCODE(Conv)
     SL_OPCODE(Gemm)
     SL_OPCODE(MatMul)
+    SL_OPCODE(PointwiseDepthwise)
     SL_OPCODE(Add)
     SL_OPCODE(Sub)
     SL_OPCODE(Mul)
@@ -114,6 +115,8 @@ int64_t opcodeParamsSize(Opcode opcode) {
   switch (opcode) {
   case Opcode::Conv:
     return sizeof(format::ConvParams);
+  case Opcode::PointwiseDepthwise:
+    return sizeof(format::PointwiseDepthwiseParams);
   case Opcode::Gemm:
     return sizeof(format::GemmParams);
   case Opcode::Mod:

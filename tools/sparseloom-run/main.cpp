@@ -104,6 +104,10 @@ int main(int argc, char **argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--kernels", request.kernels,
                  "auto (default), reference, dense, sparse, csr or block4x1");
+  app.add_flag("!--no-depthwise-fusion", request.fuseDepthwise,
+               "Keep each sparse 1x1 conv and the depthwise conv that reads "
+               "it as two ops (by default they run as one PointwiseDepthwise "
+               "op; same output, bit for bit)");
   app.add_flag("--print-plan", request.printPlan,
                "Print each program's lowering plan: op, kernel and why, "
                "weight encoding, memory plan");

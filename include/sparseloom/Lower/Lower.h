@@ -53,6 +53,12 @@ struct LowerOptions {
   /// Honour `fuse.*` annotations (fuse-activation) and fold a MatMul's bias
   /// Add into the product.
   bool fuse = true;
+  /// With `fuse`: run a sparse 1x1 conv and the depthwise conv that alone
+  /// reads its output as one PointwiseDepthwise op, where that output (one
+  /// image) has at least `fuseDepthwiseMinBytes`: the L2 of the machines
+  /// measured; smaller ones ran as fast apart (docs/Kernels.md).
+  bool fuseDepthwise = true;
+  int64_t fuseDepthwiseMinBytes = int64_t(2) << 20;
 };
 
 /// What lowering decided for one program op.

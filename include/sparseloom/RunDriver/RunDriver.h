@@ -57,6 +57,8 @@ struct CompileSettings {
   std::map<std::string, std::vector<int64_t>> inputShapes;
   /// Dense/sparse kernel choice for every product (Auto: calibrated rule).
   KernelPolicy kernels = KernelPolicy::Auto;
+  /// LowerOptions::fuseDepthwise.
+  bool fuseDepthwise = true;
   /// Threads the program will run with (sizes the kernel scratch).
   unsigned threads = 1;
 };
@@ -175,6 +177,8 @@ struct RunRequest {
   unsigned benchRuns = 0; // 0: run once
   unsigned warmupRuns = 1;
   std::string kernels = "auto";
+  /// False: keep sparse 1x1 convs and their depthwise readers apart.
+  bool fuseDepthwise = true;
   bool printPlan = false;
   bool checkFinite = true;
 };

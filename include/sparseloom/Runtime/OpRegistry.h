@@ -201,7 +201,7 @@ namespace runtime {
 using OpResolver = ::sl_op_resolver;
 
 // Built-in kernel families (lib/Runtime/Ops/<Family>.cpp).
-void registerConvOps(OpResolver &resolver);   // Conv
+void registerConvOps(OpResolver &resolver);   // Conv, PointwiseDepthwise
 void registerGemmOps(OpResolver &resolver);   // Gemm, MatMul
 void registerBinaryOps(OpResolver &resolver); // Add..Mod, Where, Max, Min
 void registerUnaryOps(OpResolver &resolver);  // Relu..Cos, Cast, Identity

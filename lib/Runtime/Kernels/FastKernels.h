@@ -143,6 +143,25 @@ void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
 /// The scratch spmmCsrAvx2 uses for a [K, N] right-hand side (0 when its
 /// rows are whole vectors, N % 16 == 0, or N == 1).
 size_t spmmCsrScratchBytes(uint32_t k, uint32_t n);
+/// B as the CSR rows read it (spmmCsrAvx2 prepares it so itself): with
+/// `realign`, rows that are not 64-byte aligned copied to aligned ones in
+/// `scratch` (spmmCsrScratchBytes(K, N) bytes, or null: B as it is), and
+/// on AVX-512 CPUs, for N = 16j + 1, B's last column gathered there as K
+/// contiguous floats. Same bits from any form.
+struct CsrOperand {
+  const float *b;
+  size_t ldb;
+  const float *tail; // B's last column, contiguous, or null
+};
+CsrOperand alignCsrOperand(uint32_t k, uint32_t n, const float *b, size_t ldb,
+                           float *scratch, bool realign, ThreadPool *pool);
+/// Rows [r0, r1) of spmmCsrAvx2's product over all n columns of `b`, on the
+/// calling thread, with the same bits. Row r is written at c + r * ldc;
+/// ldc = 0 writes every row to the same place (one row at a time: the
+/// pointwise-depthwise conv computes one channel plane per call).
+void spmmCsrRowsAvx2(const SparseMatrixView &w, size_t r0, size_t r1,
+                     const CsrOperand &b, uint32_t n, float *c, size_t ldc,
+                     const Epilogue &epilogue);
 /// Same for 4x1 blocks (blockRows = 4, blockCols = 1).
 void spmmBlock4x1Avx2(const SparseMatrixView &w, uint32_t n, const float *b,
                       size_t ldb, float *c, size_t ldc,

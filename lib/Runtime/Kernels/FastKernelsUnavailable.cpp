@@ -64,6 +64,17 @@ void spmmCsrAvx2(const SparseMatrixView &, uint32_t, const float *, size_t,
   unavailable("spmmCsrAvx2");
 }
 
+CsrOperand alignCsrOperand(uint32_t, uint32_t, const float *b, size_t ldb,
+                           float *, bool, ThreadPool *) {
+  return CsrOperand{b, ldb, nullptr};
+}
+
+void spmmCsrRowsAvx2(const SparseMatrixView &, size_t, size_t,
+                     const CsrOperand &, uint32_t, float *, size_t,
+                     const Epilogue &) {
+  unavailable("spmmCsrRowsAvx2");
+}
+
 void spmmBlock4x1Avx2(const SparseMatrixView &, uint32_t, const float *, size_t,
                       float *, size_t, const Epilogue &, ThreadPool *) {
   unavailable("spmmBlock4x1Avx2");

@@ -507,6 +507,53 @@ size_t spmmCsrScratchBytes(uint32_t k, uint32_t n) {
   return sizeof(float) * floats + 64;
 }
 
+CsrOperand alignCsrOperand(uint32_t k, uint32_t n, const float *b, size_t ldb,
+                           float *scratch, bool realign, ThreadPool *pool) {
+  CsrOperand op{b, ldb, nullptr};
+  // Only rows that do not overlap (not Conv's phase planes, ldb = 1) are
+  // copied, so each read row is a row of B.
+  if (!scratch || n <= 1 || ldb < n || !spmmCsrScratchBytes(k, n))
+    return op;
+  // The AVX-512 rows' tail column (N = 16j + 1), gathered here once rather
+  // than by every task (eight per product at two threads: a gather each
+  // over all of K, half of it from the other core's cache, made
+  // MobileNetV2's 960-deep 7x7 projects slower at two threads than at one).
+  if (cpuHasAvx512Ops() && n % 16 == 1) {
+    float *column = alignUp(scratch) + size_t(k) * alignedRow(n);
+    for (size_t r = 0; r < k; ++r)
+      column[r] = b[r * ldb + n - 1];
+    op.tail = column;
+  }
+  // Rows of B that start off a cache line (ldb = 49: every vector load but
+  // one in 16 split across two lines) cost ResNet-50's 7x7 and 14x14 1x1
+  // layers 20-35 % of their time inside the network; a copy to aligned
+  // rows costs a few percent.
+  const bool misaligned =
+      ldb % 16 != 0 || (reinterpret_cast<uintptr_t>(b) & 63) != 0;
+  if (realign && misaligned) {
+    float *aligned = alignUp(scratch);
+    realignRows(b, ldb, k, n, aligned, pool);
+    op.b = aligned;
+    op.ldb = alignedRow(n);
+  }
+  return op;
+}
+
+void spmmCsrRowsAvx2(const SparseMatrixView &w, size_t r0, size_t r1,
+                     const CsrOperand &b, uint32_t n, float *c, size_t ldc,
+                     const Epilogue &epilogue) {
+  assert(w.blockRows == 1 && w.blockCols == 1 && "not a CSR matrix");
+  if (n == 0)
+    return;
+  const Act act(epilogue);
+  if (n == 1)
+    csrColumn(w, r0, r1, b.b, b.ldb, c, ldc, epilogue, act);
+  else if (cpuHasAvx512Ops())
+    spmmCsrRowsAvx512(w, r0, r1, b.b, b.ldb, c, ldc, 0, n, epilogue, b.tail);
+  else
+    csrRows(w, r0, r1, b.b, b.ldb, c, ldc, 0, n, epilogue, act);
+}
+
 void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
                  size_t ldb, float *c, size_t ldc, const Epilogue &epilogue,
                  ThreadPool *pool, float *scratch) {
@@ -524,26 +571,6 @@ void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
             });
     return;
   }
-  // Rows of B that start off a cache line (ldb = 49: every vector load but
-  // one in 16 split across two lines) cost ResNet-50's 7x7 and 14x14 1x1
-  // layers 20-35 % of their time inside the network; a copy to aligned
-  // rows costs a few percent. Only rows that do not overlap (not Conv's
-  // phase planes, ldb = 1) are copied, so each read row is a row of B.
-  const bool wide = cpuHasAvx512Ops();
-  const bool misaligned =
-      ldb % 16 != 0 || (reinterpret_cast<uintptr_t>(b) & 63) != 0;
-  const bool rowsApart = scratch && ldb >= n && spmmCsrScratchBytes(w.cols, n);
-  // The AVX-512 rows' tail column (N = 16j + 1), gathered here once rather
-  // than by every task (eight per product at two threads: a gather each
-  // over all of K, half of it from the other core's cache, made
-  // MobileNetV2's 960-deep 7x7 projects slower at two threads than at one).
-  const float *tail = nullptr;
-  if (rowsApart && wide && n % 16 == 1) {
-    float *column = alignUp(scratch) + size_t(w.cols) * alignedRow(n);
-    for (size_t k = 0; k < w.cols; ++k)
-      column[k] = b[k * ldb + n - 1];
-    tail = column;
-  }
   // With more threads each reads all of B, half of it from the other
   // core's cache, and the copy adds a fork-join: for MobileNetV2's small
   // 1x1 products (under 2^21 multiply-adds, 0.03-0.1 ms) copying made the
@@ -551,17 +578,14 @@ void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
   // while ResNet-50's (5 M and more) still gained 10-20 %.
   const double work = double(w.rowPtr[w.rows] - w.rowPtr[0]) * double(n);
   const bool oneThread = !pool || pool->threads() <= 1;
-  if (rowsApart && misaligned && (oneThread || work >= double(1 << 21))) {
-    float *aligned = alignUp(scratch);
-    realignRows(b, ldb, w.cols, n, aligned, pool);
-    b = aligned;
-    ldb = alignedRow(n);
-  }
+  const CsrOperand operand = alignCsrOperand(
+      w.cols, n, b, ldb, scratch, oneThread || work >= double(1 << 21), pool);
   // The row loop in 16-float vectors where the CPU has them (same layout
   // and threading; SpmmAvx512.cpp). Its blocks are wider: at 32 columns
   // its tiles are half empty, and on the AVX-512 machines measured (2 MiB
   // of L2 per core) the whole width of BERT's FFN (3072 x 128) or of a
   // 14x14 ResNet 3x3 layer ran 1.2-1.4x faster than 32-column blocks.
+  const bool wide = cpuHasAvx512Ops();
   const size_t block =
       wide ? columnBlockWide(w.cols, n) : columnBlock(w.cols, n);
   runSpmm(w, w.rows, n, rowCost, pool,
@@ -569,10 +593,12 @@ void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
             for (size_t col = n0; col < n1; col += block) {
               const size_t end = col + block < n1 ? col + block : n1;
               if (wide)
-                spmmCsrRowsAvx512(w, r0, r1, b, ldb, c, ldc, col, end, epilogue,
-                                  end == n ? tail : nullptr);
+                spmmCsrRowsAvx512(w, r0, r1, operand.b, operand.ldb, c, ldc,
+                                  col, end, epilogue,
+                                  end == n ? operand.tail : nullptr);
               else
-                csrRows(w, r0, r1, b, ldb, c, ldc, col, end, epilogue, act);
+                csrRows(w, r0, r1, operand.b, operand.ldb, c, ldc, col, end,
+                        epilogue, act);
             }
           });
 }

@@ -50,6 +50,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Ops/ConvGeom.h"
 #include "Ops/ConvWinograd.h"
 #include "Ops/Products.h"
 
@@ -65,19 +66,6 @@ namespace runtime {
 using namespace ops;
 
 namespace {
-
-struct ConvGeom {
-  int64_t n, c, h, w, m, oh, ow;
-  int64_t kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group;
-  int64_t cg() const { return c / group; }     // input channels per group
-  int64_t mg() const { return m / group; }     // output channels per group
-  int64_t k() const { return cg() * kh * kw; } // reduction length
-  int64_t spatial() const { return oh * ow; }
-  bool direct() const {
-    return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 &&
-           pb == 0 && pr == 0;
-  }
-};
 
 ConvGeom geometry(const OpView &op) {
   const TensorDesc &x = op.input(0);
@@ -216,28 +204,6 @@ sl_status prepareShiftedWeight(PrepareContext &ctx, const ConvGeom &g,
   plan.shifted = *plan.matrix;
   plan.shifted.sparse.colIdx = offsets;
   plan.planar = true;
-  return SL_OK;
-}
-
-sl_status checkConvAxis(PrepareContext &ctx, const char *axis, int64_t in,
-                        int64_t out, int64_t k, int64_t s, int64_t d,
-                        int64_t p0, int64_t p1) {
-  if (k < 1 || s < 1 || d < 1 || p0 < 0 || p1 < 0)
-    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
-                    "%s: kernel %lld, stride %lld, dilation %lld must be >= "
-                    "1 and pads %lld/%lld >= 0",
-                    axis, (long long)k, (long long)s, (long long)d,
-                    (long long)p0, (long long)p1);
-  int64_t span = (k - 1) * d + 1;
-  int64_t padded = in + p0 + p1;
-  int64_t want = padded < span ? 0 : (padded - span) / s + 1;
-  if (out != want)
-    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
-                    "%s: output size %lld, expected %lld for input %lld, "
-                    "window %lld, stride %lld, pads %lld/%lld",
-                    axis, (long long)out, (long long)want, (long long)in,
-                    (long long)span, (long long)s, (long long)p0,
-                    (long long)p1);
   return SL_OK;
 }
 
@@ -679,26 +645,8 @@ void referenceConv(const OpInstance &op, ExecContext &ctx, const ConvGeom &g,
         wrow = rowScratch;
       }
       float *out = y + (n * g.m + m) * plane;
-      std::fill(out, out + plane, e.bias ? e.bias[m] : 0.f);
-      for (int64_t c = 0; c < g.cg(); ++c) {
-        const float *xc = x + (n * g.c + group * g.cg() + c) * g.h * g.w;
-        for (int64_t i = 0; i < g.kh; ++i) {
-          for (int64_t j = 0; j < g.kw; ++j) {
-            const float wv = wrow[(c * g.kh + i) * g.kw + j];
-            int64_t lo, hi;
-            validOutputRange(g.ow, g.w, g.sw, g.pl, j * g.dw, lo, hi);
-            for (int64_t oh = 0; oh < g.oh; ++oh) {
-              const int64_t ih = oh * g.sh - g.pt + i * g.dh;
-              if (ih < 0 || ih >= g.h)
-                continue;
-              const float *xr = xc + ih * g.w - g.pl + j * g.dw;
-              float *orow = out + oh * g.ow;
-              for (int64_t ow = lo; ow < hi; ++ow)
-                orow[ow] += wv * xr[ow * g.sw];
-            }
-          }
-        }
-      }
+      referenceConvChannel(g, x + (n * g.c + group * g.cg()) * g.h * g.w, wrow,
+                           e.bias ? e.bias[m] : 0.f, out);
       if (e.residual) {
         // After the whole sum, before the activation: the Add op's rounding.
         const float *z = e.residual + (n * g.m + m) * int64_t(e.residualLd);
@@ -892,8 +840,59 @@ sl_status evalConv(const OpInstance &op, ExecContext &ctx) {
 
 } // namespace
 
+namespace ops {
+
+sl_status checkConvAxis(PrepareContext &ctx, const char *axis, int64_t in,
+                        int64_t out, int64_t k, int64_t s, int64_t d,
+                        int64_t p0, int64_t p1) {
+  if (k < 1 || s < 1 || d < 1 || p0 < 0 || p1 < 0)
+    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                    "%s: kernel %lld, stride %lld, dilation %lld must be >= "
+                    "1 and pads %lld/%lld >= 0",
+                    axis, (long long)k, (long long)s, (long long)d,
+                    (long long)p0, (long long)p1);
+  int64_t span = (k - 1) * d + 1;
+  int64_t padded = in + p0 + p1;
+  int64_t want = padded < span ? 0 : (padded - span) / s + 1;
+  if (out != want)
+    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                    "%s: output size %lld, expected %lld for input %lld, "
+                    "window %lld, stride %lld, pads %lld/%lld",
+                    axis, (long long)out, (long long)want, (long long)in,
+                    (long long)span, (long long)s, (long long)p0,
+                    (long long)p1);
+  return SL_OK;
+}
+
+void referenceConvChannel(const ConvGeom &g, const float *x, const float *wrow,
+                          float bias, float *out) {
+  std::fill(out, out + g.spatial(), bias);
+  for (int64_t c = 0; c < g.cg(); ++c) {
+    const float *xc = x + c * g.h * g.w;
+    for (int64_t i = 0; i < g.kh; ++i) {
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const float wv = wrow[(c * g.kh + i) * g.kw + j];
+        int64_t lo, hi;
+        validOutputRange(g.ow, g.w, g.sw, g.pl, j * g.dw, lo, hi);
+        for (int64_t oh = 0; oh < g.oh; ++oh) {
+          const int64_t ih = oh * g.sh - g.pt + i * g.dh;
+          if (ih < 0 || ih >= g.h)
+            continue;
+          const float *xr = xc + ih * g.w - g.pl + j * g.dw;
+          float *orow = out + oh * g.ow;
+          for (int64_t ow = lo; ow < hi; ++ow)
+            orow[ow] += wv * xr[ow * g.sw];
+        }
+      }
+    }
+  }
+}
+
+} // namespace ops
+
 void registerConvOps(OpResolver &resolver) {
   resolver.add({Opcode::Conv, prepareConv, evalConv, convScratch, false});
+  registerPointwiseDepthwise(resolver);
 }
 
 } // namespace runtime

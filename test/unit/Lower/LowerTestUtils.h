@@ -16,6 +16,7 @@
 #include "sparseloom/IR/Parser.h"
 #include "sparseloom/Lower/Lower.h"
 #include "sparseloom/Lower/Pipeline.h"
+#include "sparseloom/Runtime/OpRegistry.h"
 #include "sparseloom/Runtime/Runtime.hpp"
 
 #include "gtest/gtest.h"
@@ -53,14 +54,19 @@ struct FloatTensor {
 
 /// Runs `blob` once on `inputs` (float32 or int64 by the program's input
 /// dtypes; int64 inputs take the values rounded) and returns its float
-/// outputs. Failures are test failures.
+/// outputs; `loadFlags` are SL_LOAD_* flags (e.g. Reference kernels).
+/// Failures are test failures.
 inline std::vector<FloatTensor> runProgram(const std::vector<uint8_t> &blob,
                                            const std::vector<FloatTensor> &in,
-                                           unsigned threads = 1) {
+                                           unsigned threads = 1,
+                                           uint32_t loadFlags = 0) {
   using namespace runtime;
   std::vector<FloatTensor> out;
   Program program;
-  Status s = Program::load(blob.data(), blob.size(), program);
+  OpResolver resolver;
+  registerAllOps(resolver);
+  const sl_load_options options{loadFlags, &resolver};
+  Status s = Program::load(blob.data(), blob.size(), options, program);
   if (!s) {
     ADD_FAILURE() << "load: " << s.message();
     return out;

@@ -18,7 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "LowerTestUtils.h"
+#include "FusionTestUtils.h"
 #include "ProgramInspector.h"
 
 #include "sparseloom/Pass/PassRegistry.h"
@@ -39,29 +39,6 @@ enum class Kind { Conv3x3, Conv1x1, Depthwise, Conv1d };
 enum class Tail { None, Relu, Clip };
 
 constexpr int64_t kChannels = 16;
-
-std::string values(size_t n, uint32_t seed, double sparsity) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::uniform_real_distribution<float> keep(0.f, 1.f);
-  std::string out = "dense<[";
-  char buf[32];
-  for (size_t i = 0; i < n; ++i) {
-    float v = dist(rng);
-    if (keep(rng) < sparsity)
-      v = 0.f;
-    std::snprintf(buf, sizeof(buf), "%s%.9g", i ? ", " : "", double(v));
-    out += buf;
-  }
-  return out + "]>";
-}
-
-std::string dims(const std::vector<int64_t> &d) {
-  std::string out = "f32[";
-  for (size_t i = 0; i < d.size(); ++i)
-    out += (i ? "," : "") + std::to_string(d[i]);
-  return out + "]";
-}
 
 /// x -> Conv 3x3 (+bias) -> Relu -> second Conv (+bias?) -> Add(., x)
 /// [-> Relu | Clip(0, 0.75)]. `swapAdd` puts x first in the Add.
@@ -117,58 +94,10 @@ std::string residualBlock(Kind kind, Tail tail, bool bias, int64_t batch,
   return text + "  }\n}\n";
 }
 
-std::unique_ptr<Module> marked(const std::string &text) {
-  std::unique_ptr<Module> module = parseOrDie(text);
-  if (!module)
-    return nullptr;
-  auto passes = createPassPipeline("fuse-activation");
-  EXPECT_TRUE(bool(passes)) << llvm::toString(passes.takeError());
-  if (!passes)
-    return nullptr;
-  for (auto &pass : *passes)
-    EXPECT_FALSE(bool(pass->run(*module))) << pass->name().str();
-  return module;
-}
-
 /// The module without its residual marks: what lowering did before.
 void eraseResidualMarks(Module &module) {
   for (const auto &node : module.graph.nodes())
     node->annotations.erase("fuse.residual");
-}
-
-std::vector<uint8_t> lower(const Module &module, KernelPolicy policy,
-                           LoweringReport *report = nullptr) {
-  LowerOptions options;
-  options.kernelPolicy = policy;
-  auto blob = lowerModule(module, options, report);
-  if (!blob) {
-    ADD_FAILURE() << llvm::toString(blob.takeError());
-    return {};
-  }
-  return std::move(*blob);
-}
-
-FloatTensor input(const Module &module, uint32_t seed) {
-  FloatTensor x;
-  const TensorType type = module.graph.getType(module.graph.inputs[0]);
-  x.dims = type.sizes();
-  size_t n = 1;
-  for (int64_t d : x.dims)
-    n *= size_t(d);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-2.f, 2.f);
-  for (size_t i = 0; i < n; ++i)
-    x.values.push_back(dist(rng));
-  return x;
-}
-
-void expectBitIdentical(const std::vector<float> &a,
-                        const std::vector<float> &b) {
-  ASSERT_EQ(a.size(), b.size());
-  size_t bad = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0 && bad++ < 5)
-      ADD_FAILURE() << "at " << i << ": fused " << a[i] << ", unfused " << b[i];
 }
 
 /// The Conv op of the fused program that carries the residual.
