@@ -75,6 +75,13 @@ static inline void csrTile(const uint32_t *ci, const float *v, uint32_t nnz,
   __m512 c0 = a0, c1 = a0, c2 = a0, c3 = a0;
   __m512 d0 = a0, d1 = a0, d2 = a0, d3 = a0;
   __m128 ta = _mm_setzero_ps(), tb = ta, tc = ta, td = ta;
+  // With fewer than four nonzeros (MobileNetV2's K = 16-32 expands: 1.6-3)
+  // only stream 0 holds any; the others are +0, and ((s0 + 0) + (0 + 0)) +
+  // bias equals s0 + (bias + 0) bit for bit (both turn a -0 into +0 exactly
+  // when bias is a zero; NaNs come out of the same operand): one add per
+  // vector instead of four, in a store those rows are mostly made of.
+  const bool oneStream = nnz < 4;
+  const __m512 biasOrPlusZero = _mm512_add_ps(bias, _mm512_setzero_ps());
   for (; nnz >= 4; nnz -= 4, ci += 4, v += 4) {
     const float *p = b + size_t(ci[0]) * ldb, *q = b + size_t(ci[1]) * ldb;
     const float *r = b + size_t(ci[2]) * ldb, *t = b + size_t(ci[3]) * ldb;
@@ -128,8 +135,10 @@ static inline void csrTile(const uint32_t *ci, const float *v, uint32_t nnz,
   // act(((s0 + s1) + (s2 + s3) + bias) + residual), the order of Epilogue.
   auto store = [&](int j, __m512 s0, __m512 s1, __m512 s2, __m512 s3) {
     const __mmask16 m = j == NV - 1 && !TAIL ? last : __mmask16(0xFFFF);
-    __m512 s = _mm512_add_ps(
-        _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)), bias);
+    __m512 s = oneStream ? _mm512_add_ps(s0, biasOrPlusZero)
+                         : _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1),
+                                                       _mm512_add_ps(s2, s3)),
+                                         bias);
     if (res)
       s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, res + 16 * j));
     _mm512_mask_storeu_ps(out + 16 * j, m, act(s));
@@ -143,8 +152,11 @@ static inline void csrTile(const uint32_t *ci, const float *v, uint32_t nnz,
   if constexpr (NV > 3)
     store(3, a3, b3, c3, d3);
   if constexpr (TAIL) {
-    __m128 s = _mm_add_ss(_mm_add_ss(_mm_add_ss(ta, tb), _mm_add_ss(tc, td)),
-                          low(bias));
+    __m128 s =
+        oneStream
+            ? _mm_add_ss(ta, low(biasOrPlusZero))
+            : _mm_add_ss(_mm_add_ss(_mm_add_ss(ta, tb), _mm_add_ss(tc, td)),
+                         low(bias));
     if (res)
       s = _mm_add_ss(s, _mm_load_ss(res + 16 * NV));
     _mm_store_ss(out + 16 * NV, low(act(_mm512_castps128_ps512(s))));

@@ -237,6 +237,65 @@ TEST(SpmmCsr, ResidualAddedInTheStore) {
       }
 }
 
+// Rows with fewer than four nonzeros skip the adds of their three empty
+// streams (SpmmAvx512.cpp); the sum must keep the four-stream form's bits,
+// ((s0 + 0) + (0 + 0)) + bias, also where they differ from s0 + bias: a
+// product that underflows to -0 with a -0 bias comes out +0. Every vector
+// of a row (full, masked, the tail column of N = 33) and rows of 0 to 4
+// nonzeros.
+TEST(SpmmCsr, FewNonzeroRowsKeepTheFourStreamSum) {
+  SKIP_WITHOUT_AVX2();
+  const uint32_t k = 4;
+  std::vector<float> w = {
+      0.f,     0.f, 0.f,  0.f,   // no nonzero
+      -1e-25f, 0.f, 0.f,  0.f,   // one: -1e-50 rounds to -0
+      -1e-25f, 3.f, 0.f,  0.f,   // two
+      -1e-25f, 3.f, -2.f, 0.f,   // three
+      -1e-25f, 3.f, -2.f, 0.5f}; // four: the stream adds run
+  const uint32_t m = uint32_t(w.size() / k);
+  SparseMatrix sm = toCsr(w, m, k);
+  std::vector<float> bias = {-0.f, -0.f, 0.25f, -0.f, 1.f};
+  Epilogue e;
+  e.bias = bias.data();
+  for (uint32_t n : {33u, 40u, 64u}) {
+    SCOPED_TRACE(::testing::Message() << "n=" << n);
+    std::vector<float> b(size_t(k) * n);
+    for (uint32_t c = 0; c < n; ++c) {
+      b[c] = 1e-25f;                 // row 0 of B
+      b[n + c] = c % 3 ? 0.f : -0.f; // products of +-0
+      b[2 * n + c] = float(c) * 0.125f;
+      b[3 * n + c] = 1.f;
+    }
+    std::vector<float> c(size_t(m) * n, kGuard);
+    spmmCsrAvx2(sm.view, n, b.data(), n, c.data(), n, e, nullptr, nullptr);
+    for (uint32_t r = 0; r < m; ++r)
+      for (uint32_t col = 0; col < n; ++col) {
+        // Stream j sums nonzeros j, j + 4, ... of the row (the remainder
+        // of nnz / 4 goes to stream 0), each starting at +0.
+        float stream[4] = {0.f, 0.f, 0.f, 0.f};
+        uint32_t nnz = 0;
+        for (uint32_t kk = 0; kk < k; ++kk)
+          if (w[r * k + kk] != 0.f)
+            ++nnz;
+        uint32_t seen = 0;
+        for (uint32_t kk = 0; kk < k; ++kk) {
+          const float v = w[r * k + kk];
+          if (v == 0.f)
+            continue;
+          const uint32_t j = seen < nnz / 4 * 4 ? seen % 4 : 0;
+          stream[j] = std::fma(v, b[kk * n + col], stream[j]);
+          ++seen;
+        }
+        const float want =
+            ((stream[0] + stream[1]) + (stream[2] + stream[3])) + bias[r];
+        const float got = c[size_t(r) * n + col];
+        EXPECT_EQ(std::memcmp(&want, &got, sizeof(float)), 0)
+            << "row " << r << " column " << col << ": " << got << " vs " << want
+            << (std::signbit(got) ? " (-)" : " (+)");
+      }
+  }
+}
+
 // A last column alone in its vector (N = 16 j + 1, ResNet's 7x7 = 49) is
 // computed in scalar lanes; its bits must be those of the same column
 // inside a wider product, where it is a vector lane (Conv's phase planes
