@@ -53,12 +53,14 @@ struct TailColumn {
 /// FMAs and adds as a vector lane would, so its bits do not depend on
 /// which path computed it. The accumulators are named variables (with
 /// arrays, compilers kept them in memory); the unused ones of a narrow
-/// tile are never read.
+/// tile are never read. Always inlined: GCC 12 called the 64-column form
+/// once per tile with its arguments on the stack, a cost rows of 1.6-20
+/// nonzeros felt (MobileNetV2 s90 1-5 % faster inlined, outputs the same).
 template <int NV, bool TAIL>
-static inline void csrTile(const uint32_t *ci, const float *v, uint32_t nnz,
-                           const float *b, size_t ldb, float *out,
-                           const float *res, __mmask16 last, __m512 bias,
-                           const Act16 &act, TailColumn tail) {
+__attribute__((always_inline)) static inline void
+csrTile(const uint32_t *ci, const float *v, uint32_t nnz, const float *b,
+        size_t ldb, float *out, const float *res, __mmask16 last, __m512 bias,
+        const Act16 &act, TailColumn tail) {
   static_assert(NV >= 0 && NV <= 4 && (NV > 0 || TAIL), "1 to 65 columns");
   // Vector j of a tile: full, or masked when it is the last one (never
   // with a tail, which follows full vectors).
