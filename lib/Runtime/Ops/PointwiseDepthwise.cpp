@@ -181,7 +181,7 @@ sl_status preparePointwiseDepthwise(PrepareContext &ctx) {
 /// set-up (the AVX-512 plane path builds its column masks), which on 7x7
 /// and 14x14 planes cost more than the convolution of one channel.
 int64_t blockChannels(const PairGeom &g) {
-  const int64_t fit = (int64_t(1) << 14) / g.plane();
+  const int64_t fit = g.plane() > 0 ? (int64_t(1) << 14) / g.plane() : 1;
   return fit > 1 ? fit : 1;
 }
 
