@@ -147,19 +147,11 @@ Lowerer::lowerPointwiseDepthwise(const Node &pointwise,
     markFused(*dwAct->node, "fused into " + pointwise.displayName());
 
   const Weight &w1 = *constantOperand(pointwise, 1);
-  ProductRequest request;
-  request.weight = w1.data->toFloats();
-  request.weightDims = w1.data->dims();
-  request.weightKey = request.weightName = w1.name;
-  request.pattern = weightPattern(w1);
-  if (pointwise.inputs.size() > 2 && !pointwise.inputs[2].empty()) {
-    const Weight &b1 = *constantOperand(pointwise, 2);
-    request.bias = b1.data->toFloats();
-    request.biasKey = request.biasName = b1.name;
-  }
-  const int64_t channels = (*midDims)[1];
-  request.shape = {channels, int64_t(request.weight.size()) / channels,
-                   (*midDims)[2] * (*midDims)[3]};
+  const bool hasBias =
+      pointwise.inputs.size() > 2 && !pointwise.inputs[2].empty();
+  ProductRequest request =
+      convRequest(w1, hasBias ? constantOperand(pointwise, 2) : nullptr,
+                  w1.data->dims(), (*midDims)[2] * (*midDims)[3]);
   ProductPlan plan = planProduct(std::move(request));
   uint32_t w2Op = floatWeight(w2.name, w2.name, w2Dims, w2.data->toFloats());
   uint32_t b2Op = format::kNoTensor;

@@ -183,6 +183,23 @@ ProductPlan Lowerer::planProduct(ProductRequest request) {
 // Conv
 //===----------------------------------------------------------------------===//
 
+ProductRequest convRequest(const Weight &w, const Weight *b,
+                           std::vector<int64_t> weightDims, int64_t pixels) {
+  ProductRequest request;
+  request.weight = w.data->toFloats();
+  request.weightDims = std::move(weightDims);
+  request.weightKey = request.weightName = w.name;
+  request.pattern = weightPattern(w);
+  if (b) {
+    request.bias = b->data->toFloats();
+    request.biasKey = request.biasName = b->name;
+  }
+  // W viewed as [M, C * kh * kw]; N is one image's output pixels.
+  const int64_t m = request.weightDims[0];
+  request.shape = {m, int64_t(request.weight.size()) / m, pixels};
+  return request;
+}
+
 llvm::Error Lowerer::lowerConv(const Node &node, Opcode opcode) {
   auto xDims = staticDims(node, node.inputs[0]);
   if (!xDims)
@@ -296,19 +313,7 @@ llvm::Error Lowerer::lowerConv(const Node &node, Opcode opcode) {
   LoweredOp info;
   info.sourceOps = sourceOps;
   if (constantOperands && group == 1) {
-    ProductRequest request;
-    request.weight = w->data->toFloats();
-    request.weightDims = weightDims;
-    request.weightKey = w->name;
-    request.weightName = w->name;
-    request.pattern = weightPattern(*w);
-    if (b) {
-      request.bias = b->data->toFloats();
-      request.biasKey = request.biasName = b->name;
-    }
-    // W viewed as [M, C * kh * kw]; N is one image's output pixels.
-    request.shape = {outChannels, int64_t(request.weight.size()) / outChannels,
-                     outPixels};
+    ProductRequest request = convRequest(*w, b, weightDims, outPixels);
     // Dense, such a conv runs as Winograd on the CPUs the crossovers were
     // calibrated on (KernelThresholds.inc), so sparse must beat that.
     if (spatial == 2 &&

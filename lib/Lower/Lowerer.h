@@ -193,6 +193,12 @@ struct ProductRequest {
   std::string pattern; // sparsity-analysis pattern of the weight, if known
 };
 
+/// The ProductRequest of a Conv with constant weight `w` (stored as
+/// `weightDims`, output channels first) and bias `b` (or null), whose
+/// image has `pixels` output pixels.
+ProductRequest convRequest(const Weight &w, const Weight *b,
+                           std::vector<int64_t> weightDims, int64_t pixels);
+
 /// What planProduct decided and made.
 struct ProductPlan {
   KernelDecision decision;
