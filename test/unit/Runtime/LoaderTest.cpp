@@ -390,91 +390,57 @@ TEST(Loader, RejectsKernelsThatDoNotFitTheWeight) {
                     "DepthwiseAvx2 needs group == input channels");
 }
 
-/// x [1, 8, 6, 6] -> PointwiseDepthwise (16 channels, 3x3 depthwise,
-/// pads 1) -> y [1, 16, 6, 6], after `edit` changes the parameters; the
-/// 1x1 weight in `w1Encoding`, the depthwise one in `w2Encoding`.
-std::vector<uint8_t> pointwiseDepthwise(
-    const std::function<void(PointwiseDepthwiseParams &)> &edit,
-    Encoding w1Encoding = Encoding::Csr, Encoding w2Encoding = Encoding::Dense,
-    KernelId kernel = KernelId::SpmmCsrAvx2,
-    std::vector<int64_t> w2Dims = {16, 1, 3, 3}, bool withW2 = true) {
-  ProgramBuilder b("pw-dw");
-  uint32_t x = b.input("x", DType::F32, {1, 8, 6, 6});
-  std::vector<float> w = randomFloats(16 * 8, 1);
-  sparsify(w, 0.8, 2);
-  uint32_t w1 = w1Encoding == Encoding::Csr
-                    ? b.csrWeight("w1", {16, 8, 1, 1}, w, 16, 8)
-                    : b.weight("w1", {16, 8, 1, 1}, w);
-  uint32_t b1 = b.weight("b1", {16}, randomFloats(16, 3));
-  int64_t w2Count = 1;
-  for (int64_t d : w2Dims)
-    w2Count *= d;
-  std::vector<float> dw = randomFloats(size_t(w2Count), 4);
-  uint32_t w2 = w2Encoding == Encoding::Csr
-                    ? b.csrWeight("w2", w2Dims, dw, uint32_t(w2Dims[0]),
-                                  uint32_t(w2Count / w2Dims[0]))
-                    : b.weight("w2", w2Dims, dw);
-  uint32_t y = b.activation("y", DType::F32, {1, 16, 6, 6});
-  PointwiseDepthwiseParams p{};
-  p.pointwise.kernel[0] = p.pointwise.kernel[1] = 1;
-  p.pointwise.strides[0] = p.pointwise.strides[1] = 1;
-  p.pointwise.dilations[0] = p.pointwise.dilations[1] = 1;
-  p.pointwise.group = 1;
-  p.pointwise.activation = Activation::Relu;
-  p.depthwise.kernel[0] = p.depthwise.kernel[1] = 3;
-  p.depthwise.strides[0] = p.depthwise.strides[1] = 1;
-  p.depthwise.dilations[0] = p.depthwise.dilations[1] = 1;
-  for (int &pad : p.depthwise.pads)
-    pad = 1;
-  p.depthwise.group = 16;
-  edit(p);
-  b.op(Opcode::PointwiseDepthwise, {x, w1, b1, withW2 ? w2 : kNoTensor}, {y}, p,
-       kernel, "expand");
-  b.output(y);
-  return b.build();
-}
-
 TEST(Loader, RejectsBadPointwiseDepthwise) {
-  auto keep = [](PointwiseDepthwiseParams &) {};
-  EXPECT_EQ(load(pointwiseDepthwise(keep)).status, SL_OK);
-  EXPECT_EQ(load(pointwiseDepthwise(keep, Encoding::Dense, Encoding::Dense,
-                                    KernelId::Reference))
-                .status,
+  using Spec = PointwiseDepthwiseSpec;
+  auto edited = [](std::function<void(PointwiseDepthwiseParams &)> edit) {
+    Spec s;
+    s.edit = std::move(edit);
+    return pointwiseDepthwiseProgram(s);
+  };
+  auto with = [](auto change) {
+    Spec s;
+    change(s);
+    return pointwiseDepthwiseProgram(s);
+  };
+  EXPECT_EQ(load(pointwiseDepthwiseProgram(Spec())).status, SL_OK);
+  EXPECT_EQ(load(with([](Spec &s) {
+              s.w1 = Encoding::Dense;
+              s.kernel = KernelId::Reference;
+            })).status,
             SL_OK);
-  EXPECT_LOAD_ERROR(
-      pointwiseDepthwise([](auto &p) { p.pointwise.kernel[0] = 3; }),
-      SL_ERROR_INVALID_PROGRAM, "the pointwise conv must be 1x1");
-  EXPECT_LOAD_ERROR(
-      pointwiseDepthwise([](auto &p) { p.pointwise.pads[2] = 1; }),
-      SL_ERROR_INVALID_PROGRAM, "the pointwise conv must be 1x1");
-  EXPECT_LOAD_ERROR(pointwiseDepthwise([](auto &p) { p.depthwise.group = 8; }),
+  EXPECT_LOAD_ERROR(edited([](auto &p) { p.pointwise.kernel[0] = 3; }),
+                    SL_ERROR_INVALID_PROGRAM, "the pointwise conv must be 1x1");
+  EXPECT_LOAD_ERROR(edited([](auto &p) { p.pointwise.pads[2] = 1; }),
+                    SL_ERROR_INVALID_PROGRAM, "the pointwise conv must be 1x1");
+  EXPECT_LOAD_ERROR(edited([](auto &p) { p.depthwise.group = 8; }),
                     SL_ERROR_INVALID_PROGRAM,
                     "the depthwise conv's group 8 must equal its channels 16");
-  EXPECT_LOAD_ERROR(
-      pointwiseDepthwise([](auto &p) { p.depthwise.pads[3] = 0; }),
-      SL_ERROR_INVALID_PROGRAM, "W: output size 6, expected 5");
-  EXPECT_LOAD_ERROR(pointwiseDepthwise([](auto &p) {
+  EXPECT_LOAD_ERROR(edited([](auto &p) { p.depthwise.pads[3] = 0; }),
+                    SL_ERROR_INVALID_PROGRAM, "W: output size 6, expected 5");
+  EXPECT_LOAD_ERROR(edited([](auto &p) {
                       p.depthwise.activation = Activation::Clip;
                       p.depthwise.actMin = 1.f;
                     }),
                     SL_ERROR_INVALID_PROGRAM, "fused Clip needs min <= max");
-  EXPECT_LOAD_ERROR(pointwiseDepthwise(keep, Encoding::Csr, Encoding::Dense,
-                                       KernelId::SpmmCsrAvx2, {16, 2, 3, 3}),
+  EXPECT_LOAD_ERROR(with([](Spec &s) {
+                      s.w2Dims = {16, 2, 3, 3};
+                    }),
                     SL_ERROR_INVALID_PROGRAM, "the depthwise weight");
-  EXPECT_LOAD_ERROR(pointwiseDepthwise(keep, Encoding::Csr, Encoding::Csr),
+  EXPECT_LOAD_ERROR(with([](Spec &s) { s.w2 = Encoding::Csr; }),
                     SL_ERROR_INVALID_PROGRAM,
                     "the depthwise weight must be Dense");
-  EXPECT_LOAD_ERROR(pointwiseDepthwise(keep, Encoding::Dense),
+  EXPECT_LOAD_ERROR(with([](Spec &s) { s.w1 = Encoding::Dense; }),
                     SL_ERROR_INVALID_PROGRAM,
                     "kernel SpmmCsrAvx2 cannot read a Dense weight");
-  EXPECT_LOAD_ERROR(pointwiseDepthwise(keep, Encoding::Dense, Encoding::Dense,
-                                       KernelId::DenseGemmAvx2),
+  EXPECT_LOAD_ERROR(with([](Spec &s) {
+                      s.w1 = Encoding::Dense;
+                      s.kernel = KernelId::DenseGemmAvx2;
+                    }),
                     SL_ERROR_INVALID_PROGRAM,
                     "kernel DenseGemmAvx2 cannot run PointwiseDepthwise");
-  EXPECT_LOAD_ERROR(
-      pointwiseDepthwise(keep, Encoding::Csr, Encoding::Dense,
-                         KernelId::SpmmCsrAvx2, {16, 1, 3, 3}, false),
-      SL_ERROR_INVALID_PROGRAM, "needs the depthwise weight (input 3)");
+  EXPECT_LOAD_ERROR(with([](Spec &s) { s.withW2 = false; }),
+                    SL_ERROR_INVALID_PROGRAM,
+                    "needs the depthwise weight (input 3)");
 }
 
 TEST(Loader, OnlyProductsReadEncodedWeights) {

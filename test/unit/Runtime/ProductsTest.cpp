@@ -514,6 +514,52 @@ TEST(Products, SparseConvScratchCoversTheRaggedLastChunk) {
   }
 }
 
+// PointwiseDepthwise (a sparse 1x1 conv and its depthwise reader as one
+// op) writes into scratch: B realigned (14 x 14 planes) or its tail
+// column gathered (7 x 7), and per thread a block of expanded planes. Under
+// an allocator that checks the bytes after each block it must stay inside
+// what it sized, for 1-3 threads, batch 2, and give the same bits for any
+// thread count, close to the reference loops.
+TEST(Products, PointwiseDepthwiseStaysInItsScratch) {
+  if (!runtime::cpuHasAvx2Fma())
+    GTEST_SKIP() << "no AVX2+FMA: the op runs Reference";
+  struct Shape {
+    int64_t size, stride, m;
+  };
+  for (const Shape &shape : {Shape{7, 1, 40}, Shape{14, 1, 40},
+                             Shape{14, 2, 40}, Shape{40, 2, 96}}) {
+    SCOPED_TRACE(::testing::Message() << shape.size << "x" << shape.size
+                                      << " stride " << shape.stride);
+    PointwiseDepthwiseSpec spec;
+    spec.n = 2;
+    spec.k = 24;
+    spec.h = spec.w = shape.size;
+    spec.m = shape.m;
+    spec.stride = shape.stride;
+    const std::vector<uint8_t> blob = pointwiseDepthwiseProgram(spec);
+    const auto x = randomFloats(size_t(spec.n * spec.k * spec.h * spec.w), 7);
+    CanaryAllocator refCanary;
+    sl_allocator refAlloc = refCanary.get();
+    RunResult ref = runProgram(blob, {Bytes::of(x)}, 1, 0,
+                               SL_LOAD_REFERENCE_KERNELS, &refAlloc);
+    ASSERT_TRUE(ref.ok()) << ref.message;
+    EXPECT_EQ(refCanary.damaged, 0u) << "Reference kernels";
+    std::vector<float> first;
+    for (unsigned threads : {1u, 2u, 3u}) {
+      CanaryAllocator canary;
+      sl_allocator alloc = canary.get();
+      RunResult r = runProgram(blob, {Bytes::of(x)}, threads, 0, 0, &alloc);
+      ASSERT_TRUE(r.ok()) << r.message;
+      expectClose(r.out<float>(), ref.out<float>());
+      if (first.empty())
+        first = r.out<float>();
+      else
+        EXPECT_EQ(r.out<float>(), first) << threads << " threads";
+      EXPECT_EQ(canary.damaged, 0u) << threads << " thread(s)";
+    }
+  }
+}
+
 TEST(Products, OneDimensionalConv) {
   ProgramBuilder b;
   uint32_t x = b.input("x", DType::F32, {1, 2, 6});

@@ -18,6 +18,7 @@
 #include "sparseloom/Runtime/Runtime.hpp"
 
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -117,6 +118,66 @@ inline void sparsify(std::vector<float> &v, double sparsity, uint32_t seed) {
   for (float &x : v)
     if (dist(rng) < sparsity)
       x = 0.f;
+}
+
+/// One PointwiseDepthwise op: x [n, k, h, w] -> a 1x1 conv to m channels
+/// (Relu; its weight 80 % sparse, in `w1`) -> a 3x3 depthwise conv (pads
+/// 1, `stride`) -> y. `w2Dims` replaces the depthwise weight's shape,
+/// `withW2 = false` leaves it out and `edit` changes the parameters: the
+/// loader tests' bad programs.
+struct PointwiseDepthwiseSpec {
+  int64_t n = 1, k = 8, h = 6, w = 6, m = 16, stride = 1;
+  format::Encoding w1 = format::Encoding::Csr;
+  format::Encoding w2 = format::Encoding::Dense;
+  format::KernelId kernel = format::KernelId::SpmmCsrAvx2;
+  std::vector<int64_t> w2Dims; // default {m, 1, 3, 3}
+  bool withW2 = true;
+  std::function<void(format::PointwiseDepthwiseParams &)> edit;
+};
+
+inline std::vector<uint8_t>
+pointwiseDepthwiseProgram(const PointwiseDepthwiseSpec &s) {
+  using namespace format;
+  ProgramBuilder b("pw-dw");
+  const int64_t oh = (s.h - 1) / s.stride + 1, ow = (s.w - 1) / s.stride + 1;
+  uint32_t x = b.input("x", DType::F32, {s.n, s.k, s.h, s.w});
+  std::vector<float> w = randomFloats(size_t(s.m * s.k), 1);
+  sparsify(w, 0.8, 2);
+  uint32_t w1 =
+      s.w1 == Encoding::Csr
+          ? b.csrWeight("w1", {s.m, s.k, 1, 1}, w, uint32_t(s.m), uint32_t(s.k))
+          : b.weight("w1", {s.m, s.k, 1, 1}, w);
+  uint32_t b1 = b.weight("b1", {s.m}, randomFloats(size_t(s.m), 3));
+  const std::vector<int64_t> w2Dims =
+      s.w2Dims.empty() ? std::vector<int64_t>{s.m, 1, 3, 3} : s.w2Dims;
+  int64_t w2Count = 1;
+  for (int64_t d : w2Dims)
+    w2Count *= d;
+  std::vector<float> dw = randomFloats(size_t(w2Count), 4);
+  uint32_t w2 = s.w2 == Encoding::Csr
+                    ? b.csrWeight("w2", w2Dims, dw, uint32_t(w2Dims[0]),
+                                  uint32_t(w2Count / w2Dims[0]))
+                    : b.weight("w2", w2Dims, dw);
+  uint32_t b2 = b.weight("b2", {s.m}, randomFloats(size_t(s.m), 5));
+  uint32_t y = b.activation("y", DType::F32, {s.n, s.m, oh, ow});
+  PointwiseDepthwiseParams p{};
+  p.pointwise.kernel[0] = p.pointwise.kernel[1] = 1;
+  p.pointwise.strides[0] = p.pointwise.strides[1] = 1;
+  p.pointwise.dilations[0] = p.pointwise.dilations[1] = 1;
+  p.pointwise.group = 1;
+  p.pointwise.activation = Activation::Relu;
+  p.depthwise.kernel[0] = p.depthwise.kernel[1] = 3;
+  p.depthwise.strides[0] = p.depthwise.strides[1] = int32_t(s.stride);
+  p.depthwise.dilations[0] = p.depthwise.dilations[1] = 1;
+  for (int &pad : p.depthwise.pads)
+    pad = 1;
+  p.depthwise.group = int32_t(s.m);
+  if (s.edit)
+    s.edit(p);
+  b.op(Opcode::PointwiseDepthwise, {x, w1, b1, s.withW2 ? w2 : kNoTensor, b2},
+       {y}, p, s.kernel, "expand");
+  b.output(y);
+  return b.build();
 }
 
 } // namespace test
