@@ -845,12 +845,8 @@ namespace ops {
 sl_status checkConvAxis(PrepareContext &ctx, const char *axis, int64_t in,
                         int64_t out, int64_t k, int64_t s, int64_t d,
                         int64_t p0, int64_t p1) {
-  if (k < 1 || s < 1 || d < 1 || p0 < 0 || p1 < 0)
-    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
-                    "%s: kernel %lld, stride %lld, dilation %lld must be >= "
-                    "1 and pads %lld/%lld >= 0",
-                    axis, (long long)k, (long long)s, (long long)d,
-                    (long long)p0, (long long)p1);
+  if (sl_status st = expectWindow(ctx, axis, k, s, d, p0, p1))
+    return st;
   int64_t span = (k - 1) * d + 1;
   int64_t padded = in + p0 + p1;
   int64_t want = padded < span ? 0 : (padded - span) / s + 1;

@@ -168,6 +168,17 @@ sl_status expectDenseData(PrepareContext &ctx, const TensorDesc &t,
                   what, unsigned(t.encoding));
 }
 
+sl_status expectWindow(PrepareContext &ctx, const char *axis, int64_t k,
+                       int64_t s, int64_t d, int64_t p0, int64_t p1) {
+  if (k >= 1 && s >= 1 && d >= 1 && p0 >= 0 && p1 >= 0)
+    return SL_OK;
+  return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                  "%s: kernel %lld, stride %lld, dilation %lld must be >= "
+                  "1 and pads %lld/%lld >= 0",
+                  axis, (long long)k, (long long)s, (long long)d, (long long)p0,
+                  (long long)p1);
+}
+
 void contiguousStrides(const TensorDesc &t, int64_t *strides) {
   int64_t s = 1;
   for (int a = int(t.rank) - 1; a >= 0; --a) {

@@ -94,6 +94,11 @@ bool broadcastsTo(const TensorDesc &in, const TensorDesc &out);
 /// plain row-major data).
 sl_status expectDenseData(PrepareContext &ctx, const TensorDesc &t,
                           const char *what);
+/// A window along spatial axis `axis` ("H", "W"): kernel size `k`, stride
+/// `s` and dilation `d` at least 1, pads `p0`, `p1` not negative (Conv and
+/// the pools check their output sizes themselves).
+sl_status expectWindow(PrepareContext &ctx, const char *axis, int64_t k,
+                       int64_t s, int64_t d, int64_t p0, int64_t p1);
 
 // --- Broadcasting iteration -------------------------------------------------
 
