@@ -121,6 +121,12 @@ struct UnfoldGeom {
 /// loads and a permute per 16 outputs). Also fills Conv.cpp's phase planes.
 void unfoldSegmentAvx512(const float *xr, int64_t w, int64_t src,
                          int64_t stride, float *dst, int64_t count);
+/// The same at stride 2 for `rows` rows at once: row r of dst (count
+/// floats, rows `count` apart) is unfoldSegmentAvx512(x + r * rowStep, w,
+/// src, 2, ...). Masks are built once for all rows: Conv.cpp's phase planes
+/// of a strided 1x1 conv (ResNet's downsamples) are many short rows.
+void unfoldRowsStride2Avx512(const float *x, int64_t rowStep, int64_t rows,
+                             int64_t w, int64_t src, float *dst, int64_t count);
 
 /// Conv.cpp's im2col for channels [c0, c1) of one image: row (c, i, j) of
 /// cols ([C * kh * kw, p1 - p0]) holds, for output pixels [p0, p1), input

@@ -57,6 +57,16 @@ bool maxPoolPlaneAvx512(const float *, int64_t, int64_t, float *, int64_t,
   unavailable("maxPoolPlaneAvx512");
 }
 
+void unfoldSegmentAvx512(const float *, int64_t, int64_t, int64_t, float *,
+                         int64_t) {
+  unavailable("unfoldSegmentAvx512");
+}
+
+void unfoldRowsStride2Avx512(const float *, int64_t, int64_t, int64_t, int64_t,
+                             float *, int64_t) {
+  unavailable("unfoldRowsStride2Avx512");
+}
+
 void im2colAvx512(const UnfoldGeom &, const float *, int64_t, int64_t, int64_t,
                   int64_t, float *) {
   unavailable("im2colAvx512");

@@ -59,6 +59,39 @@ void unfoldSegmentAvx512(const float *xr, int64_t w, int64_t src,
   }
 }
 
+void unfoldRowsStride2Avx512(const float *x, int64_t rowStep, int64_t rows,
+                             int64_t w, int64_t src, float *dst,
+                             int64_t count) {
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                          22, 24, 26, 28, 30);
+  // Per vector of a row: the two load masks and the store mask.
+  constexpr int64_t kMaxVectors = 32;
+  const int64_t vectors = (count + 15) / 16;
+  if (vectors > kMaxVectors) {
+    for (int64_t r = 0; r < rows; ++r)
+      unfoldSegmentAvx512(x + r * rowStep, w, src, 2, dst + r * count, count);
+    return;
+  }
+  __mmask16 lo[kMaxVectors], hi[kMaxVectors], store[kMaxVectors];
+  for (int64_t v = 0; v < vectors; ++v) {
+    const int64_t t = 16 * v, s = src + 2 * t;
+    lo[v] = laneRange(-s, w - s);
+    hi[v] = laneRange(-s - 16, w - s - 16);
+    store[v] = laneRange(0, count - t);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * rowStep;
+    float *out = dst + r * count;
+    for (int64_t v = 0; v < vectors; ++v) {
+      const int64_t s = src + 32 * v;
+      const __m512 a = _mm512_maskz_loadu_ps(lo[v], floatAt(xr, s));
+      const __m512 b = _mm512_maskz_loadu_ps(hi[v], floatAt(xr, s + 16));
+      _mm512_mask_storeu_ps(out + 16 * v, store[v],
+                            _mm512_permutex2var_ps(a, evens, b));
+    }
+  }
+}
+
 void im2colAvx512(const UnfoldGeom &g, const float *x, int64_t p0, int64_t p1,
                   int64_t c0, int64_t c1, float *cols) {
   const int64_t width = p1 - p0;
