@@ -94,6 +94,23 @@ bool broadcastsTo(const TensorDesc &in, const TensorDesc &out);
 /// plain row-major data).
 sl_status expectDenseData(PrepareContext &ctx, const TensorDesc &t,
                           const char *what);
+/// Copies a window's parameters (ConvParams or PoolParams: kernel, strides,
+/// dilations, pads top/left/bottom/right) into the fields of the same names
+/// of a conv's or pool's geometry.
+template <typename Geom, typename Params>
+void setWindow(Geom &g, const Params &p) {
+  g.kh = p.kernel[0];
+  g.kw = p.kernel[1];
+  g.sh = p.strides[0];
+  g.sw = p.strides[1];
+  g.dh = p.dilations[0];
+  g.dw = p.dilations[1];
+  g.pt = p.pads[0];
+  g.pl = p.pads[1];
+  g.pb = p.pads[2];
+  g.pr = p.pads[3];
+}
+
 /// A window along spatial axis `axis` ("H", "W"): kernel size `k`, stride
 /// `s` and dilation `d` at least 1, pads `p0`, `p1` not negative (Conv and
 /// the pools check their output sizes themselves).

@@ -59,16 +59,7 @@ PairGeom geometry(const OpView &op) {
   a.pt = a.pl = a.pb = a.pr = 0;
   b.oh = y.dims[2];
   b.ow = y.dims[3];
-  b.kh = p.kernel[0];
-  b.kw = p.kernel[1];
-  b.sh = p.strides[0];
-  b.sw = p.strides[1];
-  b.dh = p.dilations[0];
-  b.dw = p.dilations[1];
-  b.pt = p.pads[0];
-  b.pl = p.pads[1];
-  b.pb = p.pads[2];
-  b.pr = p.pads[3];
+  setWindow(b, p);
   return g;
 }
 

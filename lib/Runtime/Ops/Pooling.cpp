@@ -49,16 +49,7 @@ PoolGeom geometry(const OpView &op) {
   g.w = x.dims[oneD ? 2 : 3];
   g.oh = oneD ? 1 : y.dims[2];
   g.ow = y.dims[oneD ? 2 : 3];
-  g.kh = p.kernel[0];
-  g.kw = p.kernel[1];
-  g.sh = p.strides[0];
-  g.sw = p.strides[1];
-  g.dh = p.dilations[0];
-  g.dw = p.dilations[1];
-  g.pt = p.pads[0];
-  g.pl = p.pads[1];
-  g.pb = p.pads[2];
-  g.pr = p.pads[3];
+  setWindow(g, p);
   return g;
 }
 
