@@ -40,7 +40,6 @@
 
 #include <cassert>
 #include <cstdint>
-#include <cstring>
 
 namespace sparseloom {
 namespace runtime {
@@ -479,10 +478,23 @@ static size_t alignedRow(uint32_t n) { return (size_t(n) + 15) / 16 * 16; }
 static void realignRows(const float *b, size_t ldb, uint32_t k, uint32_t n,
                         float *dst, ThreadPool *pool) {
   const size_t ld = alignedRow(n);
+  const size_t full = n / 8 * 8;
+  const __m256i tail = laneMask(n % 8);
+  // Vector loads and aligned stores rather than a memcpy per row: rows are
+  // 49-196 floats, and the call and its size dispatch cost MobileNetV2's
+  // 7x7 and 14x14 copies about a fifth of their time. The padding past N
+  // gets zeros (from the masked load) and is never read: the kernels mask
+  // the last vector.
   auto rows = [&](size_t begin, size_t end) {
-    // The padding is never read: the kernels mask the last vector.
-    for (size_t r = begin; r < end; ++r)
-      std::memcpy(dst + r * ld, b + r * ldb, sizeof(float) * n);
+    for (size_t r = begin; r < end; ++r) {
+      const float *src = b + r * ldb;
+      float *out = dst + r * ld;
+      size_t j = 0;
+      for (; j < full; j += 8)
+        _mm256_store_ps(out + j, _mm256_loadu_ps(src + j));
+      if (j < n)
+        _mm256_store_ps(out + j, _mm256_maskload_ps(src + j, tail));
+    }
   };
   // Below 256 KiB a fork-join costs about what the copy does.
   if (pool && size_t(k) * ld >= (size_t(1) << 16))
