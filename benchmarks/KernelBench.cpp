@@ -447,8 +447,8 @@ void benchDepthwise(benchmark::State &state, DwLayer l) {
   Stopwatch sw;
   for (auto _ : state) {
     sw.start();
-    depthwiseConvAvx2(in.data(), l.c, l.h, l.w, wt.data(), p, oh, ow, out.p, e,
-                      pool.get());
+    depthwiseConvAvx2(in.data(), l.c, l.h, l.w, wt.data(), p, oh, ow, out.p,
+                      size_t(oh) * ow, e, pool.get());
     auto [w, c] = sw.stop();
     state.SetIterationTime(w);
     wall += w;

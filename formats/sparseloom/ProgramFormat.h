@@ -82,7 +82,8 @@ enum class TensorKind : uint8_t {
   Weight = 1,
 };
 
-/// How a Weight tensor's bytes are stored. Activations are always Dense.
+/// How a tensor's bytes are stored. Weights may use any encoding but
+/// PaddedPlanes; activations are Dense or PaddedPlanes.
 enum class Encoding : uint8_t {
   /// Row-major elements of `dims`.
   Dense = 0,
@@ -95,7 +96,21 @@ enum class Encoding : uint8_t {
   /// A PackedMatrixHeader, then the matrix packed in panels for the dense
   /// GEMM kernel named by the op's KernelId (layout in the kernel docs).
   PackedPanels = 3,
+  /// An activation [N, C, H, W] (float32) whose H x W planes start
+  /// paddedPlaneFloats(H * W) floats apart, so that every plane begins on
+  /// a 64-byte boundary; the padding after a plane is never read. The
+  /// compiler gives it to a depthwise conv's output that a sparse 1x1 conv
+  /// alone reads, so that the sparse kernel reads aligned rows in place
+  /// instead of copying them (docs/ProgramFormat.md). Only a Conv's input
+  /// X or output may be stored so, never a program input or output.
+  PaddedPlanes = 4,
 };
+
+/// Floats from one plane of a PaddedPlanes tensor to the next: `plane`
+/// rounded up to whole 16-float (64-byte) vectors.
+constexpr int64_t paddedPlaneFloats(int64_t plane) {
+  return (plane + 15) / 16 * 16;
+}
 
 /// Which implementation the compiler chose for an op; Reference is always
 /// valid. The runtime falls back to Reference when the CPU lacks the ISA.

@@ -172,6 +172,8 @@ ProductPlan Lowerer::planProduct(ProductRequest request) {
                                 request.weightDims, Encoding::BlockSparse,
                                 encodeBlock4x1(request.weight, rows, cols));
     break;
+  case Encoding::PaddedPlanes:
+    llvm_unreachable("kernel selection never picks an activation layout");
   }
   if (request.bias)
     plan.bias =

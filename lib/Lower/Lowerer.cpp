@@ -102,6 +102,8 @@ const char *encodingName(Encoding encoding) {
     return "BlockSparse4x1";
   case Encoding::PackedPanels:
     return "PackedPanels";
+  case Encoding::PaddedPlanes:
+    return "PaddedPlanes";
   }
   return "?";
 }
@@ -573,6 +575,7 @@ llvm::Expected<std::vector<uint8_t>> Lowerer::run() {
   if (llvm::Error err = defineGraphOutputs())
     return err;
 
+  padPlanesForSparseReaders();
   planMemoryAndScratch();
   std::vector<uint8_t> blob = serializeProgram(draft_);
 

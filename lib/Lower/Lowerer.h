@@ -330,6 +330,9 @@ private:
 
   llvm::Error defineGraphInputs();
   llvm::Error defineGraphOutputs();
+  /// Gives a depthwise conv's output that a sparse 1x1 conv alone reads
+  /// padded planes (PaddedPlanes.cpp).
+  void padPlanesForSparseReaders();
   void planMemoryAndScratch();
 
   const Module &module_;

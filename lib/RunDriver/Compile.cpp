@@ -29,6 +29,7 @@ sparseloom::run::compileModule(const Module &module, llvm::StringRef source,
   options.inputShapes = settings.inputShapes;
   options.lower.kernelPolicy = settings.kernels;
   options.lower.fuseDepthwise = settings.fuseDepthwise;
+  options.lower.padPlanes = settings.padPlanes;
   options.lower.scratchThreads = std::max(1u, settings.threads);
   auto program = compileForRuntime(*copy, options);
   if (!program)

@@ -254,6 +254,7 @@ llvm::Error sparseloom::run::runModels(const RunRequest &request,
                      "block4x1");
   settings.kernels = *policy;
   settings.fuseDepthwise = request.fuseDepthwise;
+  settings.padPlanes = request.padPlanes;
   settings.threads = std::max(1u, request.threads);
   const std::string &firstModel = request.models.front();
   const std::string &lastModel = request.models.back();

@@ -481,6 +481,8 @@ const char *encodingName(Encoding encoding) {
     return "block-sparse";
   case Encoding::PackedPanels:
     return "packed";
+  case Encoding::PaddedPlanes:
+    return "padded-planes";
   }
   return nullptr;
 }

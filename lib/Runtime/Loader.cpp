@@ -284,15 +284,31 @@ sl_status verifyTensor(const sl_program &p, uint32_t id,
   uint64_t denseBytes = uint64_t(elements) * dtypeSize(t.dtype);
 
   if (t.kind == TensorKind::Activation) {
-    if (t.encoding != Encoding::Dense)
+    uint64_t needed = denseBytes;
+    if (t.encoding == Encoding::PaddedPlanes) {
+      if (t.rank != 4 || t.dtype != DType::F32)
+        return setError(SL_ERROR_INVALID_PROGRAM,
+                        "padded planes need a float32 [N, C, H, W] tensor "
+                        "(has rank %u, dtype %u)",
+                        unsigned(t.rank), unsigned(t.dtype));
+      // No overflow: numElements caps a nonzero count at 2^48 (dims after
+      // a zero are not capped, hence the test), and padding makes a plane
+      // at most 16 times larger.
+      needed = elements == 0
+                   ? 0
+                   : uint64_t(t.dims[0]) * uint64_t(t.dims[1]) *
+                         uint64_t(paddedPlaneFloats(t.dims[2] * t.dims[3])) *
+                         sizeof(float);
+    } else if (t.encoding != Encoding::Dense) {
       return setError(SL_ERROR_INVALID_PROGRAM,
-                      "activations must be Dense (encoding %u)",
+                      "activations must be Dense or PaddedPlanes (encoding "
+                      "%u)",
                       unsigned(t.encoding));
-    if (t.bytes != denseBytes)
+    }
+    if (t.bytes != needed)
       return setError(SL_ERROR_INVALID_PROGRAM,
                       "stores %llu bytes but its shape and dtype need %llu",
-                      (unsigned long long)t.bytes,
-                      (unsigned long long)denseBytes);
+                      (unsigned long long)t.bytes, (unsigned long long)needed);
     if (!inBounds(t.offset, t.bytes, h.arenaSize))
       return setError(SL_ERROR_INVALID_PROGRAM,
                       "arena range [%llu, +%llu) lies outside the %llu-byte "
@@ -339,6 +355,11 @@ sl_status verifyTensor(const sl_program &p, uint32_t id,
   case Encoding::BlockSparse:
   case Encoding::PackedPanels:
     return verifyEncodedWeight(t, elements, data, t.bytes);
+  case Encoding::PaddedPlanes:
+    return setError(SL_ERROR_INVALID_PROGRAM,
+                    "a weight cannot have padded planes (encoding %u is for "
+                    "activations)",
+                    unsigned(t.encoding));
   }
   return setError(SL_ERROR_INVALID_PROGRAM, "unknown encoding %u",
                   unsigned(t.encoding));
@@ -386,6 +407,16 @@ sl_status verifyOp(sl_program &p, uint32_t index, const OpResolver &resolver,
       return setError(SL_ERROR_INVALID_PROGRAM,
                       "%s: output %u (tensor %u '%s') is a weight", where,
                       i - op.numInputs, id, p.nameAt(p.tensors[id].nameOffset));
+    // Only Conv knows the padded layout, as its input X or its output;
+    // its Prepare checks that the path it runs reads or writes it.
+    if (p.tensors[id].encoding == Encoding::PaddedPlanes &&
+        !(op.opcode == Opcode::Conv && (i == 0 || i == op.numInputs)))
+      return setError(SL_ERROR_INVALID_PROGRAM,
+                      "%s: %s %u (tensor %u '%s') has padded planes, which "
+                      "only a Conv's input X or output may have",
+                      where, isInput ? "input" : "output",
+                      isInput ? i : i - op.numInputs, id,
+                      p.nameAt(p.tensors[id].nameOffset));
   }
   int64_t paramsSize = opcodeParamsSize(op.opcode);
   if (int64_t(op.paramsSize) != paramsSize)
@@ -578,6 +609,13 @@ sl_status verifyProgram(sl_program &p, const OpResolver &resolver,
       return setError(SL_ERROR_INVALID_PROGRAM,
                       "graph %s %u (tensor %u '%s') is a weight, not an "
                       "activation",
+                      isInput ? "input" : "output", index, id,
+                      p.nameAt(p.tensors[id].nameOffset));
+    // Callers read and write graph inputs and outputs as plain arrays.
+    if (p.tensors[id].encoding != Encoding::Dense)
+      return setError(SL_ERROR_INVALID_PROGRAM,
+                      "graph %s %u (tensor %u '%s') must be Dense, not "
+                      "padded planes",
                       isInput ? "input" : "output", index, id,
                       p.nameAt(p.tensors[id].nameOffset));
   }

@@ -108,6 +108,11 @@ int main(int argc, char **argv) {
                "Keep each sparse 1x1 conv and the depthwise conv that reads "
                "it as two ops (by default they run as one PointwiseDepthwise "
                "op; same output, bit for bit)");
+  app.add_flag("!--no-plane-padding", request.padPlanes,
+               "Store a depthwise conv's output that a sparse 1x1 conv "
+               "reads with dense planes (by default its planes start on "
+               "64-byte boundaries so the sparse kernel reads them in "
+               "place; same output, bit for bit)");
   app.add_flag("--print-plan", request.printPlan,
                "Print each program's lowering plan: op, kernel and why, "
                "weight encoding, memory plan");

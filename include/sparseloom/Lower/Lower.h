@@ -59,6 +59,11 @@ struct LowerOptions {
   /// measured; smaller ones ran as fast apart (docs/Kernels.md).
   bool fuseDepthwise = true;
   int64_t fuseDepthwiseMinBytes = int64_t(2) << 20;
+  /// Store a depthwise conv's output that a sparse 1x1 conv alone reads
+  /// with 64-byte aligned planes (Encoding::PaddedPlanes), so that the
+  /// sparse kernel reads it in place instead of copying it
+  /// (lib/Lower/PaddedPlanes.cpp).
+  bool padPlanes = true;
 };
 
 /// What lowering decided for one program op.

@@ -57,8 +57,9 @@ struct CompileSettings {
   std::map<std::string, std::vector<int64_t>> inputShapes;
   /// Dense/sparse kernel choice for every product (Auto: calibrated rule).
   KernelPolicy kernels = KernelPolicy::Auto;
-  /// LowerOptions::fuseDepthwise.
+  /// LowerOptions::fuseDepthwise and LowerOptions::padPlanes.
   bool fuseDepthwise = true;
+  bool padPlanes = true;
   /// Threads the program will run with (sizes the kernel scratch).
   unsigned threads = 1;
 };
@@ -179,6 +180,8 @@ struct RunRequest {
   std::string kernels = "auto";
   /// False: keep sparse 1x1 convs and their depthwise readers apart.
   bool fuseDepthwise = true;
+  /// False: store every activation Dense (no padded planes).
+  bool padPlanes = true;
   bool printPlan = false;
   bool checkFinite = true;
 };

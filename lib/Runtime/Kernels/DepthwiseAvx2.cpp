@@ -388,7 +388,7 @@ struct SmallPlane {
 void depthwiseConvAvx2(const float *input, uint32_t channels, uint32_t height,
                        uint32_t width, const float *weight,
                        const format::ConvParams &params, uint32_t outHeight,
-                       uint32_t outWidth, float *output,
+                       uint32_t outWidth, float *output, size_t planeOut,
                        const Epilogue &epilogue, ThreadPool *pool) {
   assert(input && weight && output && "null operand");
   DwShape s;
@@ -418,10 +418,11 @@ void depthwiseConvAvx2(const float *input, uint32_t channels, uint32_t height,
   else if (s.sw == 2)
     rows = s.kw == 3 ? dwRows<3, 2> : s.kw == 5 ? dwRows<5, 2> : dwRows<0, 2>;
 
+  const size_t plane = size_t(outHeight) * outWidth;
+  assert(planeOut >= plane && "planes overlap");
   const size_t planeIn = size_t(height) * width;
-  const size_t planeOut = size_t(outHeight) * outWidth;
   const size_t kernelSize = size_t(s.kh * s.kw);
-  const size_t work = size_t(channels) * planeOut * kernelSize;
+  const size_t work = size_t(channels) * plane * kernelSize;
   const bool parallel = pool && pool->threads() > 1 && work >= 32768;
   // `count` tasks (channels or bands), about four per thread when parallel.
   auto runTasks = [&](size_t count, const auto &task) {
@@ -444,10 +445,11 @@ void depthwiseConvAvx2(const float *input, uint32_t channels, uint32_t height,
     auto task = [&](size_t begin, size_t end) {
       if (flat)
         depthwiseFlatAvx512(input, height, width, weight, params, outHeight,
-                            epilogue, begin, end, output);
+                            epilogue, begin, end, output, planeOut);
       else
         depthwiseStride2Avx512(input, height, width, weight, params, outHeight,
-                               outWidth, epilogue, begin, end, output);
+                               outWidth, epilogue, begin, end, output,
+                               planeOut);
     };
     runTasks(size_t(channels), task);
     return;
@@ -458,7 +460,7 @@ void depthwiseConvAvx2(const float *input, uint32_t channels, uint32_t height,
     auto task = [&](size_t begin, size_t end) {
       for (size_t c = begin; c < end; ++c)
         small.run(input + c * planeIn, weight + c * kernelSize,
-                  epilogue.bias ? epilogue.bias[c] : 0.f, act, long(planeOut),
+                  epilogue.bias ? epilogue.bias[c] : 0.f, act, long(plane),
                   output + c * planeOut);
     };
     runTasks(size_t(channels), task);

@@ -278,14 +278,13 @@ bool depthwiseStride2Avx512(const float *input, uint32_t height, uint32_t width,
                             const format::ConvParams &params,
                             uint32_t outHeight, uint32_t outWidth,
                             const Epilogue &epilogue, size_t c0, size_t c1,
-                            float *output) {
+                            float *output, size_t planeOut) {
   const long kh = params.kernel[0], kw = params.kernel[1];
   if (params.strides[1] != 2 ||
       !depthwiseStride2Avx512Fits(kh, kw, params.dilations[1]))
     return false;
   const Act16 act(epilogue);
   const size_t planeIn = size_t(height) * width;
-  const size_t planeOut = size_t(outHeight) * outWidth;
   const size_t taps = size_t(kh * kw);
   auto channel = kw == 3 ? stride2Channel<3> : stride2Channel<0>;
   for (size_t c = c0; c < c1; ++c)
@@ -304,7 +303,7 @@ bool depthwiseFlatAvx512Fits(long width, long kh, long kw) {
 bool depthwiseFlatAvx512(const float *input, uint32_t height, uint32_t width,
                          const float *weight, const format::ConvParams &params,
                          uint32_t outHeight, const Epilogue &epilogue,
-                         size_t c0, size_t c1, float *output) {
+                         size_t c0, size_t c1, float *output, size_t planeOut) {
   const long kernel[2] = {params.kernel[0], params.kernel[1]};
   const long dil[2] = {params.dilations[0], params.dilations[1]};
   const long pads[2] = {params.pads[0], params.pads[1]};
@@ -320,7 +319,6 @@ bool depthwiseFlatAvx512(const float *input, uint32_t height, uint32_t width,
   else if (plan.kh == 5 && plan.kw == 5)
     channel = flatChannel<5, 5>;
   const size_t planeIn = size_t(height) * width;
-  const size_t planeOut = size_t(outHeight) * width;
   const size_t taps = size_t(plan.taps);
   for (size_t c = c0; c < c1; ++c)
     channel(plan, input + c * planeIn, weight + c * taps,

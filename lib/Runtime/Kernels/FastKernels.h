@@ -206,14 +206,15 @@ double winogradDenseSpeedup();
 
 // --- Depthwise convolution (NCHW) --------------------------------------------
 
-/// One image: input [C, H, W], weight [C, 1, kH, kW], output [C, OH, OW].
-/// Any kernel size, stride, dilation and padding; 3x3 and 5x5 at stride 1
-/// and 2 have unrolled paths. The bias and activation come from `epilogue`
-/// (params.activation is not read).
+/// One image: input [C, H, W], weight [C, 1, kH, kW], output [C, OH, OW]
+/// with its planes `planeOut` (at least OH * OW) floats apart; the floats
+/// between them are not written. Any kernel size, stride, dilation and
+/// padding; 3x3 and 5x5 at stride 1 and 2 have unrolled paths. The bias and
+/// activation come from `epilogue` (params.activation is not read).
 void depthwiseConvAvx2(const float *input, uint32_t channels, uint32_t height,
                        uint32_t width, const float *weight,
                        const format::ConvParams &params, uint32_t outHeight,
-                       uint32_t outWidth, float *output,
+                       uint32_t outWidth, float *output, size_t planeOut,
                        const Epilogue &epilogue, ThreadPool *pool);
 
 } // namespace runtime

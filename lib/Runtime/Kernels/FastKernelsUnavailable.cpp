@@ -87,7 +87,8 @@ void transposeAvx2(const float *, uint32_t, uint32_t, size_t, float *, size_t,
 
 void depthwiseConvAvx2(const float *, uint32_t, uint32_t, uint32_t,
                        const float *, const format::ConvParams &, uint32_t,
-                       uint32_t, float *, const Epilogue &, ThreadPool *) {
+                       uint32_t, float *, size_t, const Epilogue &,
+                       ThreadPool *) {
   unavailable("depthwiseConvAvx2");
 }
 

@@ -82,6 +82,12 @@ ConvGeom geometry(const OpView &op) {
   g.ow = y.dims[oneD ? 2 : 3];
   setWindow(g, p);
   g.group = p.group;
+  g.inPlane = x.encoding == Encoding::PaddedPlanes
+                  ? format::paddedPlaneFloats(g.h * g.w)
+                  : g.h * g.w;
+  g.outPlane = y.encoding == Encoding::PaddedPlanes
+                   ? format::paddedPlaneFloats(g.spatial())
+                   : g.spatial();
   return g;
 }
 
@@ -198,6 +204,36 @@ sl_status prepareShiftedWeight(PrepareContext &ctx, const ConvGeom &g,
   return SL_OK;
 }
 
+/// The paths that read an input X or write an output with padded planes
+/// (Encoding::PaddedPlanes; the loader allows it on no other operand):
+/// the reference loops, the depthwise kernel's output, and a 1x1 product
+/// run on the image in place (ldb and ldc are the padded planes). Checked
+/// against the compiler's choice, so a program valid on one CPU is valid
+/// on all.
+sl_status checkPaddedPlanes(PrepareContext &ctx, const ConvGeom &g) {
+  const OpInstance &op = ctx.op;
+  const bool in = op.input(0).encoding == Encoding::PaddedPlanes;
+  const bool out = op.output(0).encoding == Encoding::PaddedPlanes;
+  if (!in && !out)
+    return SL_OK;
+  // The kernels add a residual laid out like the output.
+  if (out && op.hasInput(3))
+    return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                    "a Conv with a residual Z cannot write padded planes");
+  const KernelId kernel = op.desc->kernel;
+  const bool product = kernel == KernelId::DenseGemmAvx2 ||
+                       kernel == KernelId::SpmmCsrAvx2 ||
+                       kernel == KernelId::SpmmBlock4x1Avx2;
+  if (kernel == KernelId::Reference || (product && g.direct()) ||
+      (kernel == KernelId::DepthwiseAvx2 && !in))
+    return SL_OK;
+  return ctx.fail(SL_ERROR_INVALID_PROGRAM,
+                  "kernel %s cannot %s padded planes here (only a 1x1, "
+                  "stride-1, unpadded product, a depthwise conv's output or "
+                  "the Reference kernel)",
+                  kernelIdName(kernel), in ? "read" : "write");
+}
+
 sl_status prepareConv(PrepareContext &ctx) {
   OpInstance &op = ctx.op;
   // X, W, then optional B and Z (kNoTensor for a B that is absent).
@@ -212,8 +248,10 @@ sl_status prepareConv(PrepareContext &ctx) {
     return s;
   if (sl_status s = expectDType(ctx, y, "the output", kFloat))
     return s;
-  if (sl_status s = expectDenseData(ctx, x, "the input"))
-    return s;
+  // Or padded planes, which checkPaddedPlanes checks below.
+  if (x.encoding != Encoding::PaddedPlanes)
+    if (sl_status s = expectDenseData(ctx, x, "the input"))
+      return s;
   if (x.rank != 3 && x.rank != 4)
     return ctx.fail(SL_ERROR_INVALID_PROGRAM,
                     "the input must be NCW or NCHW (rank 3 or 4), has rank %u",
@@ -271,6 +309,8 @@ sl_status prepareConv(PrepareContext &ctx) {
       return s;
   }
   if (sl_status s = checkActivation(ctx, p.activation, p.actMin, p.actMax))
+    return s;
+  if (sl_status s = checkPaddedPlanes(ctx, g))
     return s;
   if (g.k() > UINT32_MAX || g.m > UINT32_MAX || g.spatial() > UINT32_MAX)
     return ctx.fail(SL_ERROR_INVALID_PROGRAM, "the convolution is too large");
@@ -461,7 +501,7 @@ void im2col(const ConvGeom &g, const float *x, int64_t p0, int64_t p1,
   }
   auto channelRange = [&](size_t begin, size_t end) {
     for (int64_t c = int64_t(begin); c < int64_t(end); ++c) {
-      const float *xc = x + c * g.h * g.w;
+      const float *xc = x + c * g.inPlane;
       for (int64_t i = 0; i < g.kh; ++i) {
         for (int64_t j = 0; j < g.kw; ++j) {
           float *row = cols + ((c * g.kh + i) * g.kw + j) * width;
@@ -511,7 +551,7 @@ void fillPlanes(const ConvGeom &g, const PlaneGeom &pg, const float *x,
   const bool fast = cpuHasAvx512Ops();
   auto channelRange = [&](size_t begin, size_t end) {
     for (int64_t c = int64_t(begin); c < int64_t(end); ++c) {
-      const float *xc = x + c * g.h * g.w;
+      const float *xc = x + c * g.inPlane;
       for (int64_t a = 0; a < g.sh; ++a) {
         for (int64_t b = 0; b < g.sw; ++b) {
           const int8_t index = pg.phase[a * g.sw + b];
@@ -647,8 +687,8 @@ void referenceConv(const OpInstance &op, ExecContext &ctx, const ConvGeom &g,
         decodeRow(*matrix, uint32_t(m), rowScratch);
         wrow = rowScratch;
       }
-      float *out = y + (n * g.m + m) * plane;
-      referenceConvChannel(g, x + (n * g.c + group * g.cg()) * g.h * g.w, wrow,
+      float *out = y + (n * g.m + m) * g.outPlane;
+      referenceConvChannel(g, x + (n * g.c + group * g.cg()) * g.inPlane, wrow,
                            e.bias ? e.bias[m] : 0.f, out);
       if (e.residual) {
         // After the whole sum, before the activation: the Add op's rounding.
@@ -682,13 +722,13 @@ sl_status convWithEpilogue(const OpInstance &op, ExecContext &ctx,
   }
   const float *x = ctx.in<float>(op, 0);
   float *y = ctx.out<float>(op, 0);
-  const int64_t inImage = g.c * g.h * g.w, outImage = g.m * g.spatial();
+  const int64_t inImage = g.c * g.inPlane, outImage = g.m * g.outPlane;
   if (op.kernelId == KernelId::DepthwiseAvx2) {
     const float *w = ctx.in<float>(op, 1);
     for (int64_t n = 0; n < g.n; ++n)
       depthwiseConvAvx2(x + n * inImage, uint32_t(g.c), uint32_t(g.h),
                         uint32_t(g.w), w, p, uint32_t(g.oh), uint32_t(g.ow),
-                        y + n * outImage, e, ctx.pool);
+                        y + n * outImage, size_t(g.outPlane), e, ctx.pool);
     return SL_OK;
   }
   const auto &plan = *static_cast<const ConvPlan *>(op.weight);
@@ -705,9 +745,9 @@ sl_status convWithEpilogue(const OpInstance &op, ExecContext &ctx,
   }
   if (g.direct()) {
     for (int64_t n = 0; n < g.n; ++n)
-      weightProduct(op.kernelId, matrix, cols, x + n * inImage, cols,
-                    y + n * outImage, cols, residualAt(e, n * outImage),
-                    scratch, ctx.pool);
+      weightProduct(op.kernelId, matrix, cols, x + n * inImage,
+                    size_t(g.inPlane), y + n * outImage, size_t(g.outPlane),
+                    residualAt(e, n * outImage), scratch, ctx.pool);
     return SL_OK;
   }
   if (plan.winograd.packed) {
@@ -867,7 +907,7 @@ void referenceConvChannel(const ConvGeom &g, const float *x, const float *wrow,
                           float bias, float *out) {
   std::fill(out, out + g.spatial(), bias);
   for (int64_t c = 0; c < g.cg(); ++c) {
-    const float *xc = x + c * g.h * g.w;
+    const float *xc = x + c * g.inPlane;
     for (int64_t i = 0; i < g.kh; ++i) {
       for (int64_t j = 0; j < g.kw; ++j) {
         const float wv = wrow[(c * g.kh + i) * g.kw + j];

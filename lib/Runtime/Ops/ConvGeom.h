@@ -25,6 +25,9 @@ namespace ops {
 struct ConvGeom {
   int64_t n, c, h, w, m, oh, ow;
   int64_t kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group;
+  /// Floats from one input (output) channel plane to the next: h * w
+  /// (oh * ow), or the padded plane of a PaddedPlanes tensor.
+  int64_t inPlane, outPlane;
   int64_t cg() const { return c / group; }     // input channels per group
   int64_t mg() const { return m / group; }     // output channels per group
   int64_t k() const { return cg() * kh * kw; } // reduction length
@@ -44,8 +47,9 @@ sl_status checkConvAxis(PrepareContext &ctx, const char *axis, int64_t in,
 
 /// The reference loops for one output channel of one image: `out` (OH x OW)
 /// = bias + the sum over the group's g.cg() input channels (`x`, the
-/// first of them, H x W each) and the taps of weight row `wrow`, input
-/// channel by channel, tap by tap, row by row. No residual, no activation.
+/// first of them, H x W each, g.inPlane floats apart) and the taps of
+/// weight row `wrow`, input channel by channel, tap by tap, row by row. No
+/// residual, no activation.
 void referenceConvChannel(const ConvGeom &g, const float *x, const float *wrow,
                           float bias, float *out);
 

@@ -60,6 +60,8 @@ PairGeom geometry(const OpView &op) {
   b.oh = y.dims[2];
   b.ow = y.dims[3];
   setWindow(b, p);
+  a.inPlane = a.outPlane = b.inPlane = a.spatial();
+  b.outPlane = b.spatial();
   return g;
 }
 
@@ -277,10 +279,10 @@ sl_status evalPointwiseDepthwise(const OpInstance &op, ExecContext &ctx) {
         // ... then their depthwise conv.
         const Epilogue e = epilogue(p.depthwise, b2 ? b2 + m0 : nullptr);
         if (fast) {
-          depthwiseConvAvx2(expanded, uint32_t(m1 - m0), uint32_t(d.h),
-                            uint32_t(d.w), w2 + m0 * taps, p.depthwise,
-                            uint32_t(d.oh), uint32_t(d.ow),
-                            yn + m0 * d.spatial(), e, nullptr);
+          depthwiseConvAvx2(
+              expanded, uint32_t(m1 - m0), uint32_t(d.h), uint32_t(d.w),
+              w2 + m0 * taps, p.depthwise, uint32_t(d.oh), uint32_t(d.ow),
+              yn + m0 * d.spatial(), size_t(d.spatial()), e, nullptr);
           continue;
         }
         for (int64_t m = m0; m < m1; ++m) {

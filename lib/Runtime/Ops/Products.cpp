@@ -206,6 +206,8 @@ void decodeRow(const WeightMatrix &w, uint32_t row, float *out) {
     }
     return;
   }
+  case Encoding::PaddedPlanes: // activations only; the loader refuses it
+    break;
   }
 }
 

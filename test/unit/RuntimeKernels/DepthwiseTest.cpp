@@ -10,7 +10,9 @@
 // border groups, the unmasked interior, the scalar path (stride 3) and the
 // whole-plane path for small "same"-padded planes all run, and with
 // AVX-512 its flat-plane (stride 1, OW == W) and stride-2 paths; outputs are
-// bit-identical for any thread count.
+// bit-identical for any thread count. Every case also writes its planes
+// further apart (a PaddedPlanes output), leaving the floats between them
+// untouched.
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,14 +88,16 @@ format::ConvParams paramsOf(const DwCase &dc) {
   return p;
 }
 
+/// One case with its output planes `gap` floats further apart than OH * OW.
 void runCase(const DwCase &dc, format::Activation act, bool bias,
-             ThreadPool *pool) {
+             ThreadPool *pool, size_t gap = 0) {
   SCOPED_TRACE(::testing::Message()
                << "c=" << dc.channels << " " << dc.h << "x" << dc.w << " k="
                << dc.kh << "x" << dc.kw << " s=" << dc.sh << "," << dc.sw
                << " d=" << dc.dh << "," << dc.dw << " pads=" << dc.pt << ","
                << dc.pl << "," << dc.pb << "," << dc.pr << " act=" << int(act)
-               << " threads=" << (pool ? pool->threads() : 1));
+               << " threads=" << (pool ? pool->threads() : 1)
+               << " gap=" << gap);
   const int oh =
       (int(dc.h) + dc.pt + dc.pb - ((dc.kh - 1) * dc.dh + 1)) / dc.sh + 1;
   const int ow =
@@ -111,11 +115,11 @@ void runCase(const DwCase &dc, format::Activation act, bool bias,
   e.activation = act;
   e.actMin = -0.3f;
   e.actMax = 0.6f;
-  // One guard plane after the output.
-  const size_t plane = size_t(oh) * ow;
-  std::vector<float> out(size_t(dc.channels + 1) * plane, kGuard);
+  // One guard plane after the output, and the gaps between planes.
+  const size_t plane = size_t(oh) * ow, ld = plane + gap;
+  std::vector<float> out(size_t(dc.channels + 1) * ld, kGuard);
   depthwiseConvAvx2(in.data(), dc.channels, dc.h, dc.w, wt.data(), p,
-                    uint32_t(oh), uint32_t(ow), out.data(), e, pool);
+                    uint32_t(oh), uint32_t(ow), out.data(), ld, e, pool);
 
   std::vector<double> want(size_t(dc.channels) * plane);
   for (uint32_t c = 0; c < dc.channels; ++c)
@@ -133,9 +137,9 @@ void runCase(const DwCase &dc, format::Activation act, bool bias,
           }
         want[c * plane + size_t(y) * ow + x] = applyEpilogue(sum, c, e);
       }
-  EXPECT_TRUE(closeEnough(want, out.data(), dc.channels, plane, plane,
+  EXPECT_TRUE(closeEnough(want, out.data(), dc.channels, plane, ld,
                           size_t(dc.kh) * dc.kw));
-  EXPECT_TRUE(guardsIntact(out, dc.channels, plane, plane));
+  EXPECT_TRUE(guardsIntact(out, dc.channels, plane, ld));
 }
 
 /// Every case's output bits with 1, 2 and 3 threads.
@@ -159,10 +163,12 @@ TEST(Depthwise, SameBitsForAnyThreadCount) {
     const size_t size = size_t(dc.channels) * oh * ow;
     std::vector<float> one(size), other(size);
     depthwiseConvAvx2(in.data(), dc.channels, dc.h, dc.w, wt.data(), p,
-                      uint32_t(oh), uint32_t(ow), one.data(), e, nullptr);
+                      uint32_t(oh), uint32_t(ow), one.data(), size_t(oh) * ow,
+                      e, nullptr);
     for (ThreadPool *pool : {&two, &three}) {
       depthwiseConvAvx2(in.data(), dc.channels, dc.h, dc.w, wt.data(), p,
-                        uint32_t(oh), uint32_t(ow), other.data(), e, pool);
+                        uint32_t(oh), uint32_t(ow), other.data(),
+                        size_t(oh) * ow, e, pool);
       EXPECT_EQ(std::memcmp(one.data(), other.data(), sizeof(float) * size), 0)
           << "c=" << dc.channels << " " << dc.h << "x" << dc.w
           << " threads=" << pool->threads();
@@ -177,6 +183,23 @@ TEST(Depthwise, MatchesNaiveConvolution) {
     runCase(dc, format::Activation::None, false, nullptr);
     runCase(dc, format::Activation::Clip, true, nullptr);
     runCase(dc, format::Activation::Relu, true, &pool);
+  }
+}
+
+/// Planes written further apart: to the next 16-float boundary (what a
+/// PaddedPlanes tensor holds) and by an odd gap, on every path.
+TEST(Depthwise, WritesPlanesApart) {
+  SKIP_WITHOUT_AVX2();
+  ThreadPool pool(2);
+  for (const DwCase &dc : kCases) {
+    const size_t oh = size_t(
+        (int(dc.h) + dc.pt + dc.pb - ((dc.kh - 1) * dc.dh + 1)) / dc.sh + 1);
+    const size_t ow = size_t(
+        (int(dc.w) + dc.pl + dc.pr - ((dc.kw - 1) * dc.dw + 1)) / dc.sw + 1);
+    const size_t toVector =
+        size_t(format::paddedPlaneFloats(int64_t(oh * ow))) - oh * ow;
+    runCase(dc, format::Activation::Clip, true, nullptr, toVector);
+    runCase(dc, format::Activation::Relu, true, &pool, 5);
   }
 }
 

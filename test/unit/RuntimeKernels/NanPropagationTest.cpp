@@ -104,7 +104,7 @@ TEST(NanPropagation, DepthwiseEpilogue) {
   for (Epilogue e : activations()) {
     std::vector<float> out(size_t(h) * wd);
     depthwiseConvAvx2(input.data(), 1, h, wd, weight.data(), params, h, wd,
-                      out.data(), e, nullptr);
+                      out.data(), size_t(h) * wd, e, nullptr);
     for (uint32_t y = 0; y < h; ++y)
       for (uint32_t x = 0; x < wd; ++x) {
         bool near = y >= 1 && y <= 3 && x >= 8 && x <= 10;
