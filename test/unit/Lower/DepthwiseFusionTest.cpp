@@ -130,19 +130,7 @@ void checkHead(const Head &h) {
   EXPECT_LT(ProgramView(fused).header().numTensors,
             ProgramView(apart).header().numTensors);
 
-  const FloatTensor x = input(*module, 7);
-  for (uint32_t flags : {0u, uint32_t(SL_LOAD_REFERENCE_KERNELS)})
-    for (unsigned threads : {1u, 2u, 3u}) {
-      if (flags && threads > 1)
-        continue;
-      SCOPED_TRACE(::testing::Message()
-                   << "threads " << threads << " flags " << flags);
-      auto want = runProgram(apart, {x}, threads, flags);
-      auto got = runProgram(fused, {x}, threads, flags);
-      ASSERT_EQ(want.size(), 1u);
-      ASSERT_EQ(got.size(), 1u);
-      expectBitIdentical(got[0].values, want[0].values);
-    }
+  expectSameBitsEverywhere(apart, fused, input(*module, 7));
 }
 
 TEST(DepthwiseFusion, BitIdenticalToTheTwoConvs) {

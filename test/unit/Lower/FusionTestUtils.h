@@ -6,7 +6,8 @@
 //
 // What the fusion tests share: random weights as IR text, a module with
 // fuse-activation's marks, lowering with a kernel policy, a random input
-// and a bitwise comparison of two outputs.
+// and a bitwise comparison of two programs' outputs (at 1-3 threads and on
+// the Reference kernels).
 //
 //===----------------------------------------------------------------------===//
 
@@ -100,6 +101,26 @@ inline void expectBitIdentical(const std::vector<float> &a,
   for (size_t i = 0; i < a.size(); ++i)
     if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0 && bad++ < 5)
       ADD_FAILURE() << "at " << i << ": fused " << a[i] << ", unfused " << b[i];
+}
+
+/// Runs both one-output programs on `x` with 1, 2 and 3 threads and once
+/// on the Reference kernels: `changed`'s output must have the bits of
+/// `baseline`'s every time.
+inline void expectSameBitsEverywhere(const std::vector<uint8_t> &baseline,
+                                     const std::vector<uint8_t> &changed,
+                                     const FloatTensor &x) {
+  for (uint32_t flags : {0u, uint32_t(SL_LOAD_REFERENCE_KERNELS)})
+    for (unsigned threads : {1u, 2u, 3u}) {
+      if (flags && threads > 1)
+        continue;
+      SCOPED_TRACE(::testing::Message()
+                   << "threads " << threads << " flags " << flags);
+      auto want = runProgram(baseline, {x}, threads, flags);
+      auto got = runProgram(changed, {x}, threads, flags);
+      ASSERT_EQ(want.size(), 1u);
+      ASSERT_EQ(got.size(), 1u);
+      expectBitIdentical(got[0].values, want[0].values);
+    }
 }
 
 } // namespace testing

@@ -104,19 +104,7 @@ void checkTail(const Tail &t) {
         << report.ops[1].reason;
   }
 
-  const FloatTensor x = input(*module, 7);
-  for (uint32_t flags : {0u, uint32_t(SL_LOAD_REFERENCE_KERNELS)})
-    for (unsigned threads : {1u, 2u, 3u}) {
-      if (flags && threads > 1)
-        continue;
-      SCOPED_TRACE(::testing::Message()
-                   << "threads " << threads << " flags " << flags);
-      auto want = runProgram(dense, {x}, threads, flags);
-      auto got = runProgram(padded, {x}, threads, flags);
-      ASSERT_EQ(want.size(), 1u);
-      ASSERT_EQ(got.size(), 1u);
-      expectBitIdentical(got[0].values, want[0].values);
-    }
+  expectSameBitsEverywhere(dense, padded, input(*module, 7));
 }
 
 TEST(PaddedPlanes, BitIdenticalToDensePlanes) {
