@@ -443,66 +443,6 @@ TEST(Loader, RejectsBadPointwiseDepthwise) {
                     "needs the depthwise weight (input 3)");
 }
 
-/// What paddedTail builds differently: the loader tests' bad programs.
-struct PaddedTailSpec {
-  KernelId dwKernel = KernelId::DepthwiseAvx2;
-  KernelId pwKernel = KernelId::SpmmCsrAvx2;
-  int pwSize = 1;             // the reading conv's kernel (1: 1x1)
-  bool padBytes = true;       // size the padded tensor for its padded planes
-  bool dwResidual = false;    // the depthwise conv adds a residual (x)
-  bool paddedOutput = false;  // the padded tensor is also a graph output
-  bool reluReads = false;     // a Relu reads the padded tensor too
-  bool residualReads = false; // the 1x1 conv reads it as its residual too
-  bool dwReadsPadded = false; // a second depthwise conv reads it
-};
-
-/// x [1, 8, 7, 7] -> depthwise 3x3 -> d (PaddedPlanes: planes of 49
-/// floats 64 apart) -> 1x1 conv, CSR -> y [1, 8, 7, 7].
-std::vector<uint8_t> paddedTail(const PaddedTailSpec &s = {}) {
-  ProgramBuilder b("padded-tail");
-  uint32_t x = b.input("x", DType::F32, {1, 8, 7, 7});
-  uint32_t dw = b.weight("dw.w", {8, 1, 3, 3}, randomFloats(72, 1));
-  uint32_t d = b.activation("d", DType::F32, {1, 8, 7, 7});
-  b.tensor(d).encoding = Encoding::PaddedPlanes;
-  if (s.padBytes)
-    b.tensor(d).bytes = 8 * 64 * sizeof(float);
-  ConvParams dp{};
-  dp.kernel[0] = dp.kernel[1] = 3;
-  dp.strides[0] = dp.strides[1] = 1;
-  dp.dilations[0] = dp.dilations[1] = 1;
-  for (int &p : dp.pads)
-    p = 1;
-  dp.group = 8;
-  b.op(Opcode::Conv, {x, dw, kNoTensor, s.dwResidual ? x : kNoTensor}, {d}, dp,
-       s.dwKernel, "dw");
-  std::vector<float> wp = randomFloats(64 * s.pwSize * s.pwSize, 2);
-  sparsify(wp, 0.8, 3);
-  uint32_t pw = b.csrWeight("pw.w", {8, 8, s.pwSize, s.pwSize}, wp, 8,
-                            uint32_t(8 * s.pwSize * s.pwSize));
-  uint32_t y = b.activation("y", DType::F32, {1, 8, 7, 7});
-  ConvParams pp = dp;
-  pp.kernel[0] = pp.kernel[1] = s.pwSize;
-  for (int &p : pp.pads)
-    p = s.pwSize / 2;
-  pp.group = 1;
-  b.op(Opcode::Conv, {d, pw, kNoTensor, s.residualReads ? d : kNoTensor}, {y},
-       pp, s.pwKernel, "pw");
-  b.output(y);
-  if (s.paddedOutput)
-    b.output(d);
-  if (s.reluReads) {
-    uint32_t r = b.activation("r", DType::F32, {1, 8, 7, 7});
-    b.op(Opcode::Relu, {d}, {r}, nullptr, 0, KernelId::Reference, "relu");
-    b.output(r);
-  }
-  if (s.dwReadsPadded) {
-    uint32_t e = b.activation("e", DType::F32, {1, 8, 7, 7});
-    b.op(Opcode::Conv, {d, dw}, {e}, dp, KernelId::DepthwiseAvx2, "dw2");
-    b.output(e);
-  }
-  return b.build();
-}
-
 TEST(Loader, RejectsBadPaddedPlanes) {
   using Spec = PaddedTailSpec;
   auto with = [](auto change) {

@@ -16,6 +16,8 @@
 
 #include "RuntimeTestUtil.h"
 
+#include "sparseloom/Runtime/OpRegistry.h"
+
 #include "Runtime/Kernels/FastKernels.h"
 #include "Runtime/Kernels/FastOps.h"
 
@@ -558,6 +560,38 @@ TEST(Products, PointwiseDepthwiseStaysInItsScratch) {
       EXPECT_EQ(canary.damaged, 0u) << threads << " thread(s)";
     }
   }
+}
+
+/// Padded planes (Encoding::PaddedPlanes) on every product kernel: a
+/// depthwise conv writes them for a 1x1 conv that reads them in place and,
+/// with `chain`, that 1x1 conv writes them for another one. The output has
+/// the bits of the same program with dense planes, at 1 and 2 threads and
+/// on the Reference kernels.
+TEST(Products, PaddedPlanesOnEveryProductKernel) {
+  const Bytes x = Bytes::of(randomFloats(8 * 49, 9));
+  for (KernelId kernel : {KernelId::SpmmCsrAvx2, KernelId::SpmmBlock4x1Avx2,
+                          KernelId::DenseGemmAvx2, KernelId::Reference})
+    for (bool chain : {false, true}) {
+      PaddedTailSpec padded;
+      padded.pwKernel = kernel;
+      padded.chain = chain;
+      PaddedTailSpec dense = padded;
+      dense.padded = false;
+      for (uint32_t loadFlags : {0u, uint32_t(SL_LOAD_REFERENCE_KERNELS)})
+        for (unsigned threads : {1u, 2u}) {
+          SCOPED_TRACE(::testing::Message()
+                       << runtime::kernelIdName(kernel) << " chain " << chain
+                       << " load flags " << loadFlags << " threads "
+                       << threads);
+          RunResult want =
+              runProgram(paddedTail(dense), {x}, threads, 0, loadFlags);
+          RunResult got =
+              runProgram(paddedTail(padded), {x}, threads, 0, loadFlags);
+          ASSERT_TRUE(want.ok()) << want.message;
+          ASSERT_TRUE(got.ok()) << got.message;
+          EXPECT_EQ(want.outputs.at(0).data, got.outputs.at(0).data);
+        }
+    }
 }
 
 TEST(Products, OneDimensionalConv) {

@@ -180,6 +180,95 @@ pointwiseDepthwiseProgram(const PointwiseDepthwiseSpec &s) {
   return b.build();
 }
 
+/// What paddedTail builds differently: the loader tests' bad programs, the
+/// product kernels, a dense-plane baseline.
+struct PaddedTailSpec {
+  format::KernelId dwKernel = format::KernelId::DepthwiseAvx2;
+  /// The 1x1 conv's kernel; its weight is encoded for it (Csr for
+  /// SpmmCsrAvx2 and Reference).
+  format::KernelId pwKernel = format::KernelId::SpmmCsrAvx2;
+  int pwSize = 1;             // the reading conv's kernel (1: 1x1)
+  bool padded = true;         // false: every activation Dense (the baseline)
+  bool padBytes = true;       // size the padded tensor for its padded planes
+  bool chain = false;         // the 1x1 conv writes padded planes for a
+                              // second one (same kernel), whose output is y
+  bool dwResidual = false;    // the depthwise conv adds a residual (x)
+  bool paddedOutput = false;  // the padded tensor is also a graph output
+  bool reluReads = false;     // a Relu reads the padded tensor too
+  bool residualReads = false; // the 1x1 conv reads it as its residual too
+  bool dwReadsPadded = false; // a second depthwise conv reads it
+};
+
+/// x [1, 8, 7, 7] -> depthwise 3x3 -> d (PaddedPlanes: planes of 49
+/// floats 64 apart) -> 1x1 conv -> y [1, 8, 7, 7].
+inline std::vector<uint8_t> paddedTail(const PaddedTailSpec &s = {}) {
+  using namespace format;
+  ProgramBuilder b("padded-tail");
+  auto pad = [&](uint32_t id) {
+    if (!s.padded)
+      return;
+    b.tensor(id).encoding = Encoding::PaddedPlanes;
+    if (s.padBytes)
+      b.tensor(id).bytes = 8 * 64 * sizeof(float);
+  };
+  uint32_t x = b.input("x", DType::F32, {1, 8, 7, 7});
+  uint32_t dw = b.weight("dw.w", {8, 1, 3, 3}, randomFloats(72, 1));
+  uint32_t d = b.activation("d", DType::F32, {1, 8, 7, 7});
+  pad(d);
+  ConvParams dp{};
+  dp.kernel[0] = dp.kernel[1] = 3;
+  dp.strides[0] = dp.strides[1] = 1;
+  dp.dilations[0] = dp.dilations[1] = 1;
+  for (int &p : dp.pads)
+    p = 1;
+  dp.group = 8;
+  b.op(Opcode::Conv, {x, dw, kNoTensor, s.dwResidual ? x : kNoTensor}, {d}, dp,
+       s.dwKernel, "dw");
+  ConvParams pp = dp;
+  pp.kernel[0] = pp.kernel[1] = s.pwSize;
+  for (int &p : pp.pads)
+    p = s.pwSize / 2;
+  pp.group = 1;
+  // A 1x1 conv `name` from `in` to a new activation, its weight encoded
+  // for s.pwKernel.
+  auto pointwise = [&](const char *name, uint32_t in, uint32_t residual,
+                       uint32_t seed) {
+    const uint32_t cols = uint32_t(8 * s.pwSize * s.pwSize);
+    std::vector<float> wp = randomFloats(8 * cols, seed);
+    sparsify(wp, 0.8, seed + 1);
+    const std::vector<int64_t> dims = {8, 8, s.pwSize, s.pwSize};
+    const std::string wname = std::string(name) + ".w";
+    uint32_t w = s.pwKernel == KernelId::SpmmBlock4x1Avx2
+                     ? b.blockWeight(wname, dims, wp, 8, cols)
+                 : s.pwKernel == KernelId::DenseGemmAvx2
+                     ? b.packedWeight(wname, dims, wp, 8, cols)
+                     : b.csrWeight(wname, dims, wp, 8, cols);
+    uint32_t out = b.activation(name, DType::F32, {1, 8, 7, 7});
+    b.op(Opcode::Conv, {in, w, kNoTensor, residual}, {out}, pp, s.pwKernel,
+         name);
+    return out;
+  };
+  uint32_t y = pointwise("pw", d, s.residualReads ? d : kNoTensor, 2);
+  if (s.chain) {
+    pad(y);
+    y = pointwise("pw2", y, kNoTensor, 4);
+  }
+  b.output(y);
+  if (s.paddedOutput)
+    b.output(d);
+  if (s.reluReads) {
+    uint32_t r = b.activation("r", DType::F32, {1, 8, 7, 7});
+    b.op(Opcode::Relu, {d}, {r}, nullptr, 0, KernelId::Reference, "relu");
+    b.output(r);
+  }
+  if (s.dwReadsPadded) {
+    uint32_t e = b.activation("e", DType::F32, {1, 8, 7, 7});
+    b.op(Opcode::Conv, {d, dw}, {e}, dp, KernelId::DepthwiseAvx2, "dw2");
+    b.output(e);
+  }
+  return b.build();
+}
+
 } // namespace test
 } // namespace sparseloom
 
