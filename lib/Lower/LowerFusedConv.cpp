@@ -39,12 +39,6 @@ const Weight *floatConstant(const Weight *w) {
   return w && w->data->dtype() == DType::F32 ? w : nullptr;
 }
 
-bool isPointwise(const format::ConvParams &p) {
-  return p.kernel[0] == 1 && p.kernel[1] == 1 && p.strides[0] == 1 &&
-         p.strides[1] == 1 && p.dilations[0] == 1 && p.dilations[1] == 1 &&
-         !p.pads[0] && !p.pads[1] && !p.pads[2] && !p.pads[3] && p.group == 1;
-}
-
 } // namespace
 
 const Node *Lowerer::matchDepthwiseReader(const Node &pointwise,

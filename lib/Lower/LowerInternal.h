@@ -67,8 +67,16 @@ struct ProgramDraft {
   uint64_t scratchBytes = 0;
 };
 
-/// "Dense", "Csr", "BlockSparse4x1", "PackedPanels".
+/// "Dense", "Csr", "BlockSparse4x1", "PackedPanels", "PaddedPlanes".
 const char *encodingName(format::Encoding encoding);
+
+/// A 1x1, stride-1, unpadded conv of one group: the runtime runs its
+/// product on the image in place (no im2col, no phase planes).
+inline bool isPointwise(const format::ConvParams &p) {
+  return p.kernel[0] == 1 && p.kernel[1] == 1 && p.strides[0] == 1 &&
+         p.strides[1] == 1 && p.dilations[0] == 1 && p.dilations[1] == 1 &&
+         !p.pads[0] && !p.pads[1] && !p.pads[2] && !p.pads[3] && p.group == 1;
+}
 
 /// The TensorDesc of every tensor (offsets must be final).
 std::vector<format::TensorDesc> tensorDescs(const ProgramDraft &draft);

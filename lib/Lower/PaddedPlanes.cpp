@@ -44,14 +44,6 @@ format::ConvParams convParams(const ProgramOp &op) {
   return p;
 }
 
-/// A 1x1, stride-1, unpadded conv of one group: its product runs on the
-/// image in place, which is where the runtime reads padded planes.
-bool isDirect(const format::ConvParams &p) {
-  return p.kernel[0] == 1 && p.kernel[1] == 1 && p.strides[0] == 1 &&
-         p.strides[1] == 1 && p.pads[0] == 0 && p.pads[1] == 0 &&
-         p.pads[2] == 0 && p.pads[3] == 0 && p.group == 1;
-}
-
 bool hasResidual(const ProgramOp &op) {
   return op.inputs.size() > 3 && op.inputs[3] != format::kNoTensor;
 }
@@ -100,7 +92,7 @@ void Lowerer::padPlanesForSparseReaders() {
       continue;
     if (reader.opcode != Opcode::Conv ||
         reader.kernel != KernelId::SpmmCsrAvx2 || reader.inputs[0] != id ||
-        !isDirect(convParams(reader)))
+        !isPointwise(convParams(reader)))
       continue;
     t.encoding = Encoding::PaddedPlanes;
     t.bytes =

@@ -53,15 +53,8 @@ std::vector<uint8_t> smallCnn(Encoding convEncoding = Encoding::Dense,
   }
   uint32_t bias = b.weight("conv.b", {8}, randomFloats(8, 3));
   uint32_t c = b.activation("conv", DType::F32, {1, 8, 8, 8});
-  ConvParams cp{};
-  cp.kernel[0] = cp.kernel[1] = 3;
-  cp.strides[0] = cp.strides[1] = 1;
-  cp.dilations[0] = cp.dilations[1] = 1;
-  for (int &p : cp.pads)
-    p = 1;
-  cp.group = 1;
-  cp.activation = Activation::Relu;
-  b.op(Opcode::Conv, {x, w, bias}, {c}, cp, convKernel, "conv");
+  b.op(Opcode::Conv, {x, w, bias}, {c}, squareConv(3, 1, 1, Activation::Relu),
+       convKernel, "conv");
   uint32_t g = b.activation("gap", DType::F32, {1, 8, 1, 1});
   b.op(Opcode::GlobalAveragePool, {c}, {g}, nullptr, 0, KernelId::Reference,
        "gap");

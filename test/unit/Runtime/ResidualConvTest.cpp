@@ -40,17 +40,7 @@ struct Shape {
 constexpr Shape kSmall{kM, kC, kH, kW};
 constexpr Shape kWinograd{32, 32, 10, 9};
 
-ConvParams convParams(Activation act) {
-  ConvParams p{};
-  p.kernel[0] = p.kernel[1] = 3;
-  p.strides[0] = p.strides[1] = 1;
-  p.dilations[0] = p.dilations[1] = 1;
-  for (int32_t &pad : p.pads)
-    pad = 1;
-  p.group = 1;
-  p.activation = act;
-  return p;
-}
+ConvParams convParams(Activation act) { return squareConv(3, 1, 1, act); }
 
 /// A 70 % sparse [M, C*3*3] weight.
 std::vector<float> weightMatrix(const Shape &sh = kSmall) {

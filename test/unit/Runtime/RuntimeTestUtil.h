@@ -180,6 +180,21 @@ pointwiseDepthwiseProgram(const PointwiseDepthwiseSpec &s) {
   return b.build();
 }
 
+/// A k x k, stride-1, undilated conv's parameters with `pad` on every side.
+inline format::ConvParams
+squareConv(int k, int pad, int group,
+           format::Activation act = format::Activation::None) {
+  format::ConvParams p{};
+  p.kernel[0] = p.kernel[1] = k;
+  p.strides[0] = p.strides[1] = 1;
+  p.dilations[0] = p.dilations[1] = 1;
+  for (int32_t &x : p.pads)
+    x = pad;
+  p.group = group;
+  p.activation = act;
+  return p;
+}
+
 /// What paddedTail builds differently: the loader tests' bad programs, the
 /// product kernels, a dense-plane baseline.
 struct PaddedTailSpec {
@@ -215,20 +230,10 @@ inline std::vector<uint8_t> paddedTail(const PaddedTailSpec &s = {}) {
   uint32_t dw = b.weight("dw.w", {8, 1, 3, 3}, randomFloats(72, 1));
   uint32_t d = b.activation("d", DType::F32, {1, 8, 7, 7});
   pad(d);
-  ConvParams dp{};
-  dp.kernel[0] = dp.kernel[1] = 3;
-  dp.strides[0] = dp.strides[1] = 1;
-  dp.dilations[0] = dp.dilations[1] = 1;
-  for (int &p : dp.pads)
-    p = 1;
-  dp.group = 8;
+  const ConvParams dp = squareConv(3, 1, 8);
   b.op(Opcode::Conv, {x, dw, kNoTensor, s.dwResidual ? x : kNoTensor}, {d}, dp,
        s.dwKernel, "dw");
-  ConvParams pp = dp;
-  pp.kernel[0] = pp.kernel[1] = s.pwSize;
-  for (int &p : pp.pads)
-    p = s.pwSize / 2;
-  pp.group = 1;
+  const ConvParams pp = squareConv(s.pwSize, s.pwSize / 2, 1);
   // A 1x1 conv `name` from `in` to a new activation, its weight encoded
   // for s.pwKernel.
   auto pointwise = [&](const char *name, uint32_t in, uint32_t residual,

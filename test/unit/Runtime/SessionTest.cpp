@@ -28,17 +28,7 @@ namespace {
 
 using namespace format;
 
-ConvParams conv3x3() {
-  ConvParams p{};
-  p.kernel[0] = p.kernel[1] = 3;
-  p.strides[0] = p.strides[1] = 1;
-  p.dilations[0] = p.dilations[1] = 1;
-  for (int &x : p.pads)
-    x = 1;
-  p.group = 1;
-  p.activation = Activation::Relu;
-  return p;
-}
+ConvParams conv3x3() { return squareConv(3, 1, 1, Activation::Relu); }
 
 /// Segment 1: x -> conv -> relu'd features [1,4,6,6], plus a pooled copy.
 /// Segment 2: features -> GAP -> flatten -> FC -> logits [1,3].
