@@ -196,7 +196,8 @@ llvm::Error sparseloom::run::runBundle(const BundleRunRequest &request,
 
   runtime::Session session;
   sl_session_options options{
-      request.threads, request.checkFinite ? SL_SESSION_CHECK_FINITE : 0u};
+      request.threads, (request.checkFinite ? SL_SESSION_CHECK_FINITE : 0u) |
+                           (request.prefetchOps ? 0u : SL_SESSION_NO_PREFETCH)};
   if (runtime::Status st =
           bundle.createSession(*task, variant, session, options);
       !st)

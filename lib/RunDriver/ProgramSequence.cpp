@@ -83,7 +83,8 @@ llvm::Expected<std::unique_ptr<ProgramSequence>> ProgramSequence::loadBlobs(
   sl_session_options sessionOptions{};
   sessionOptions.threads = options.threads;
   sessionOptions.flags = (options.checkFinite ? SL_SESSION_CHECK_FINITE : 0u) |
-                         (options.profileOps ? SL_SESSION_PROFILE_OPS : 0u);
+                         (options.profileOps ? SL_SESSION_PROFILE_OPS : 0u) |
+                         (options.prefetchOps ? 0u : SL_SESSION_NO_PREFETCH);
   runtime::Status status = runtime::Session::create(
       loaded, sequence->session_, sessionOptions, options.allocator);
   if (!status) {

@@ -333,6 +333,7 @@ llvm::Error sparseloom::run::runModels(const RunRequest &request,
   SequenceOptions options;
   options.threads = settings.threads;
   options.checkFinite = request.checkFinite;
+  options.prefetchOps = request.prefetchOps;
   // SPARSELOOM_PROFILE_OPS=1 times every op and prints per-op-type totals
   // on stderr after the runs (stdout stays what scripts parse). Off, the
   // session does not read the clock per op.

@@ -173,6 +173,16 @@ void PrepareContext::releaseTemporary(void *ptr) {
     storage_.allocator.free(ptr, storage_.allocator.user);
 }
 
+void PrepareContext::prefetchBeforeEval(const void *address, size_t bytes) {
+  if (prefetch_)
+    prefetch_->add(address, bytes);
+}
+
+void PrepareContext::prefetchCodeBeforeEval(const void *entry) {
+  if (prefetch_)
+    prefetch_->addCode(entry);
+}
+
 sl_status PrepareContext::fail(sl_status status, const char *format, ...) {
   va_list args;
   va_start(args, format);

@@ -19,6 +19,8 @@
 #ifndef SPARSELOOM_LIB_RUNTIME_PROGRAM_H
 #define SPARSELOOM_LIB_RUNTIME_PROGRAM_H
 
+#include "OpPrefetch.h"
+
 #include "sparseloom/ProgramFormat.h"
 #include "sparseloom/Runtime/OpRegistry.h"
 #include "sparseloom/Runtime/sparseloom_runtime.h"
@@ -115,6 +117,11 @@ struct sl_program {
   const char *name = "";
   /// numOps prepared ops, in program order.
   sparseloom::runtime::OpInstance *instances = nullptr;
+  /// Per op, the lines its Eval reads first (OpPrefetch.h), and whether
+  /// sessions prefetch them: only when the program's weights and arena are
+  /// too big to stay cached from one run to the next.
+  sparseloom::runtime::OpPrefetch *prefetch = nullptr;
+  bool prefetchOps = false;
 
   uint32_t numInputs() const { return header->numInputs; }
   uint32_t numOutputs() const { return header->numOutputs; }

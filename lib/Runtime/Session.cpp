@@ -192,9 +192,17 @@ sl_status runProgram(sl_session &s, size_t index) {
   ctx.pool = s.pool;
   ctx.threads = s.threads;
   const bool profile = s.flags & SL_SESSION_PROFILE_OPS;
+  const bool prefetch = p.prefetchOps && !(s.flags & SL_SESSION_NO_PREFETCH);
   using Clock = std::chrono::steady_clock;
-  for (uint32_t i = 0; i < p.header->numOps; ++i) {
+  const uint32_t numOps = p.header->numOps;
+  // The first op's lines at least miss in parallel rather than one after
+  // another; each later op's lines arrive while the op before it runs.
+  if (prefetch && numOps > 0)
+    prefetchLines(p.prefetch[0]);
+  for (uint32_t i = 0; i < numOps; ++i) {
     const OpInstance &op = p.instances[i];
+    if (prefetch && i + 1 < numOps)
+      prefetchLines(p.prefetch[i + 1]);
     Clock::time_point start;
     if (profile)
       start = Clock::now();

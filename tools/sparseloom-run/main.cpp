@@ -113,6 +113,10 @@ int main(int argc, char **argv) {
                "reads with dense planes (by default its planes start on "
                "64-byte boundaries so the sparse kernel reads them in "
                "place; same output, bit for bit)");
+  app.add_flag("!--no-op-prefetch", request.prefetchOps,
+               "Do not prefetch each op's descriptors, first weight lines "
+               "and code while the op before it runs (by default models "
+               "of 1 MiB or more do; same output)");
   app.add_flag("--print-plan", request.printPlan,
                "Print each program's lowering plan: op, kernel and why, "
                "weight encoding, memory plan");
@@ -164,6 +168,7 @@ int main(int argc, char **argv) {
     bundleRequest.benchRuns = request.benchRuns;
     bundleRequest.warmupRuns = request.warmupRuns;
     bundleRequest.checkFinite = request.checkFinite;
+    bundleRequest.prefetchOps = request.prefetchOps;
     if (llvm::Error err = run::runBundle(bundleRequest, llvm::outs())) {
       llvm::outs().flush();
       reportError(kTool, std::move(err));

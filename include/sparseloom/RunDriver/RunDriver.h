@@ -105,6 +105,9 @@ struct SequenceOptions {
   bool checkFinite = false;
   /// Time every op (sl_session_op_time_ns).
   bool profileOps = false;
+  /// Prefetch each op's first lines while the op before it runs (off:
+  /// SL_SESSION_NO_PREFETCH).
+  bool prefetchOps = true;
   /// Where the runtime's memory comes from; null: its default allocator.
   const sl_allocator *allocator = nullptr;
 };
@@ -182,6 +185,8 @@ struct RunRequest {
   bool fuseDepthwise = true;
   /// False: store every activation Dense (no padded planes).
   bool padPlanes = true;
+  /// False: the session does not prefetch each op's first lines.
+  bool prefetchOps = true;
   bool printPlan = false;
   bool checkFinite = true;
 };
@@ -204,6 +209,8 @@ struct BundleRunRequest {
   unsigned benchRuns = 0;
   unsigned warmupRuns = 1;
   bool checkFinite = true;
+  /// False: the session does not prefetch each op's first lines.
+  bool prefetchOps = true;
 };
 
 llvm::Error runBundle(const BundleRunRequest &request, llvm::raw_ostream &out);

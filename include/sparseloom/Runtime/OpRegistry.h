@@ -87,14 +87,17 @@ struct OpInstance : OpView {
 
 /// The program's load-time allocations (internal to lib/Runtime).
 struct ProgramStorage;
+/// The cache lines the executor prefetches for an op (internal).
+struct OpPrefetch;
 
 /// What Prepare may do besides reading the op: allocate program-lifetime
 /// memory (from the program's allocator) and fail with a message.
 class PrepareContext {
 public:
   PrepareContext(OpInstance &op, const uint8_t *weightsBase,
-                 ProgramStorage &storage)
-      : op(op), weightsBase_(weightsBase), storage_(storage) {}
+                 ProgramStorage &storage, OpPrefetch *prefetch = nullptr)
+      : op(op), weightsBase_(weightsBase), storage_(storage),
+        prefetch_(prefetch) {}
 
   OpInstance &op;
 
@@ -110,6 +113,15 @@ public:
   /// when the allocator fails.
   void *allocateTemporary(size_t bytes);
   void releaseTemporary(void *ptr);
+  /// Names memory Eval reads before its first arithmetic (its own state,
+  /// the first bytes of its weight arrays), beyond the descriptors the
+  /// loader already lists: the executor prefetches it while the op before
+  /// runs. Only the first cache lines of each range are worth naming; the
+  /// list is short and keeps what fits.
+  void prefetchBeforeEval(const void *address, size_t bytes);
+  /// Names a function Eval calls on the path Prepare chose (its address as
+  /// a data pointer), so that its code is prefetched with the rest.
+  void prefetchCodeBeforeEval(const void *entry);
   /// Sets the thread's error message to "op 'NAME' (OPCODE): <message>"
   /// and returns `status`.
   sl_status fail(sl_status status, const char *format, ...)
@@ -121,6 +133,7 @@ public:
 private:
   const uint8_t *weightsBase_;
   ProgramStorage &storage_;
+  OpPrefetch *prefetch_;
 };
 
 /// What Eval sees: where tensors live for this run, the scratch buffer

@@ -229,6 +229,11 @@ typedef struct sl_session sl_session;
 /* Time every op of every run (steady clock); see sl_session_op_time_ns.
    Per-program times are always recorded. */
 #define SL_SESSION_PROFILE_OPS 0x2u
+/* Do not prefetch each op's descriptors, first weight lines and code while
+   the op before it runs (on by default for programs whose weights and arena
+   reach 1 MiB; docs/Runtime.md, "Prefetching the next op"). For measuring
+   what the prefetch gains. */
+#define SL_SESSION_NO_PREFETCH 0x4u
 
 typedef struct sl_session_options {
   uint32_t threads; /* worker threads incl. the caller; 0 means 1 */

@@ -167,6 +167,13 @@ void spmmBlock4x1Avx2(const SparseMatrixView &w, uint32_t n, const float *b,
                       size_t ldb, float *c, size_t ldc,
                       const Epilogue &epilogue, ThreadPool *pool);
 
+/// Code the product kernels run beyond their entry points, named so that
+/// the executor can prefetch it (lib/Runtime/OpPrefetch.h): the loop
+/// spmmCsrAvx2 (spmmBlock4x1Avx2 when `blocks4x1`) runs for one column, and
+/// the one sgemmPackedTransAvx2 runs for one column. Null without AVX2.
+const void *spmmColumnCode(bool blocks4x1);
+const void *sgemvCode();
+
 /// dst[c][r] = src[r][c] for a [rows, cols] matrix: turns [tokens, features]
 /// activations into the [K, N] operand the SpMM kernels read, and their
 /// [M, N] result back.

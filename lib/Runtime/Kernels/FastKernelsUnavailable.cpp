@@ -29,6 +29,9 @@ namespace {
 }
 } // namespace
 
+const void *spmmColumnCode(bool) { return nullptr; }
+const void *sgemvCode() { return nullptr; }
+
 void sgemmPackedAvx2(const float *, uint32_t, uint32_t, uint32_t, const float *,
                      size_t, float *, size_t, const Epilogue &, float *,
                      ThreadPool *) {

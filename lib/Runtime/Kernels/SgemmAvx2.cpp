@@ -729,6 +729,8 @@ static void emptyProduct(size_t m, size_t n, float *c, size_t ldc, bool transC,
 
 } // namespace
 
+const void *sgemvCode() { return reinterpret_cast<const void *>(&runGemv); }
+
 void sgemmPackedTransAvx2(const float *packedW, uint32_t m, uint32_t n,
                           uint32_t k, const float *b, size_t ldb, bool transB,
                           float *c, size_t ldc, bool transC,

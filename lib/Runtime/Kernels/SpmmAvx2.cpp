@@ -615,6 +615,11 @@ void spmmCsrAvx2(const SparseMatrixView &w, uint32_t n, const float *b,
           });
 }
 
+const void *spmmColumnCode(bool blocks4x1) {
+  return blocks4x1 ? reinterpret_cast<const void *>(&block4Column)
+                   : reinterpret_cast<const void *>(&csrColumn);
+}
+
 void spmmBlock4x1Avx2(const SparseMatrixView &w, uint32_t n, const float *b,
                       size_t ldb, float *c, size_t ldc,
                       const Epilogue &epilogue, ThreadPool *pool) {

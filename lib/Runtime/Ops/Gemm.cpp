@@ -126,6 +126,14 @@ void weightPath(KernelId kernel, const WeightMatrix &w, const float *a,
     transpose(kernel, c, n, m, y, ctx.pool);
 }
 
+/// Names weightPath's code down to the kernel's loop for the executor's
+/// prefetch: an FC layer over one token (a classifier head) is a few
+/// hundred cycles of work behind a dozen cold functions.
+void prefetchWeightPathCode(PrepareContext &ctx, uint32_t m) {
+  ctx.prefetchCodeBeforeEval(codeAddress(&weightPath));
+  prefetchProductCode(ctx, ctx.op.kernelId, m);
+}
+
 // --- Gemm
 // ----------------------------------------------------------------------
 
@@ -213,6 +221,7 @@ sl_status prepareGemm(PrepareContext &ctx) {
   if (sl_status s = prepareWeightMatrix(ctx, op.inputs[1], uint32_t(n),
                                         uint32_t(k), !p.transB, plan->weight))
     return s;
+  prefetchWeightPathCode(ctx, uint32_t(m));
   // Fuse C into the kernel's bias when it is one constant per feature.
   if (p.alpha == 1.f && (!op.hasInput(2) || perFeature(op.input(2), n))) {
     plan->fused = true;
@@ -226,6 +235,7 @@ sl_status prepareGemm(PrepareContext &ctx) {
       for (int64_t i = 0; i < n; ++i)
         bias[i] = p.beta * c[scalar ? 0 : i];
       plan->bias = bias;
+      ctx.prefetchBeforeEval(bias, 1);
     }
   }
   return SL_OK;
@@ -444,6 +454,7 @@ sl_status prepareMatMul(PrepareContext &ctx) {
     return SL_OK;
   }
   plan->fused = true;
+  prefetchWeightPathCode(ctx, uint32_t(rows));
   // Dense B is [K, N]: the transpose of the [N, K] matrix the kernels read.
   return prepareWeightMatrix(ctx, op.inputs[1], uint32_t(s.n), uint32_t(s.k),
                              true, plan->weight);

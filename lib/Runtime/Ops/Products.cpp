@@ -45,6 +45,22 @@ sl_status checkKernelForActivation(PrepareContext &ctx, bool allowDenseGemm) {
                   kernelIdName(k));
 }
 
+/// Names what a product's Eval reads first for the executor's prefetch:
+/// the WeightMatrix, then the first line of each array its kernel streams
+/// (the hardware prefetchers take over once a stream has started).
+static const WeightMatrix *finishWeightMatrix(PrepareContext &ctx,
+                                              const WeightMatrix *w) {
+  ctx.prefetchBeforeEval(w, sizeof(*w));
+  if (w->packed)
+    ctx.prefetchBeforeEval(w->packed, 1);
+  else if (w->dense)
+    ctx.prefetchBeforeEval(w->dense, 1);
+  ctx.prefetchBeforeEval(w->sparse.rowPtr, 1);
+  ctx.prefetchBeforeEval(w->sparse.colIdx, 1);
+  ctx.prefetchBeforeEval(w->sparse.values, 1);
+  return w;
+}
+
 sl_status prepareWeightMatrix(PrepareContext &ctx, uint32_t tensorId,
                               uint32_t rows, uint32_t cols,
                               bool denseTransposed, const WeightMatrix *&out) {
@@ -121,7 +137,7 @@ sl_status prepareWeightMatrix(PrepareContext &ctx, uint32_t tensorId,
       w->packed = packed;
       w->panelWidth = packedWeightPanelWidth();
     }
-    out = w;
+    out = finishWeightMatrix(ctx, w);
     return SL_OK;
   }
 
@@ -143,7 +159,7 @@ sl_status prepareWeightMatrix(PrepareContext &ctx, uint32_t tensorId,
                       packedWeightLayoutTag());
     w->packed = reinterpret_cast<const float *>(bytes + h.dataOffset);
     w->panelWidth = h.panelWidth;
-    out = w;
+    out = finishWeightMatrix(ctx, w);
     return SL_OK;
   }
 
@@ -166,7 +182,7 @@ sl_status prepareWeightMatrix(PrepareContext &ctx, uint32_t tensorId,
   w->sparse.rowPtr = reinterpret_cast<const uint32_t *>(bytes + h.rowPtrOffset);
   w->sparse.colIdx = reinterpret_cast<const uint32_t *>(bytes + h.colIdxOffset);
   w->sparse.values = reinterpret_cast<const float *>(bytes + h.valuesOffset);
-  out = w;
+  out = finishWeightMatrix(ctx, w);
   return SL_OK;
 }
 
@@ -295,6 +311,29 @@ void weightProduct(KernelId kernel, const WeightMatrix &w, uint32_t n,
   case KernelId::DepthwiseAvx2:
     referenceProduct(w, n, b, ldb, c, ldc, epilogue,
                      static_cast<float *>(scratch));
+    return;
+  }
+}
+
+void prefetchProductCode(PrepareContext &ctx, KernelId kernel, uint32_t n) {
+  switch (kernel) {
+  case KernelId::DenseGemmAvx2:
+    ctx.prefetchCodeBeforeEval(codeAddress(&sgemmPackedTransAvx2));
+    if (n == 1)
+      ctx.prefetchCodeBeforeEval(sgemvCode());
+    return;
+  case KernelId::SpmmCsrAvx2:
+  case KernelId::SpmmBlock4x1Avx2: {
+    const bool blocks = kernel == KernelId::SpmmBlock4x1Avx2;
+    ctx.prefetchCodeBeforeEval(codeAddress(&weightProduct));
+    ctx.prefetchCodeBeforeEval(blocks ? codeAddress(&spmmBlock4x1Avx2)
+                                      : codeAddress(&spmmCsrAvx2));
+    if (n == 1)
+      ctx.prefetchCodeBeforeEval(spmmColumnCode(blocks));
+    return;
+  }
+  case KernelId::Reference:
+  case KernelId::DepthwiseAvx2:
     return;
   }
 }

@@ -70,6 +70,10 @@ void weightProduct(KernelId kernel, const WeightMatrix &w, uint32_t n,
                    const Epilogue &epilogue, void *scratch, ThreadPool *pool);
 size_t productScratchBytes(KernelId kernel, Encoding encoding, uint32_t rows,
                            uint32_t n, uint32_t cols, unsigned threads);
+/// Names the code weightProduct (or, for DenseGemmAvx2, the packed SGEMM
+/// it calls) runs for `n` columns on `kernel`, down to the one-column loop,
+/// for the executor's prefetch (lib/Runtime/OpPrefetch.h).
+void prefetchProductCode(PrepareContext &ctx, KernelId kernel, uint32_t n);
 
 /// Applies bias and activation to C[rows, n] in place (reference epilogue).
 void applyEpilogue(float *c, uint32_t rows, uint32_t n, size_t ldc,
