@@ -46,6 +46,14 @@ void *operator new(size_t size) {
     return p;
   throw std::bad_alloc();
 }
+// The nothrow form too (std::stable_sort's temporary buffer uses it): left to
+// the sanitizer's own, its blocks would reach the deletes below, which free
+// them with std::free, and ASan reports the mismatch.
+void *operator new(size_t size, const std::nothrow_t &) noexcept {
+  if (gCountNew)
+    ++gNewCalls;
+  return std::malloc(size ? size : 1);
+}
 // GCC cannot see that this operator new pairs with these deletes.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
