@@ -24,6 +24,8 @@
 #include "LowerInternal.h"
 #include "Lowerer.h"
 
+#include <algorithm>
+
 namespace sparseloom {
 
 using format::Encoding;
@@ -79,8 +81,14 @@ const Node *Lowerer::matchDepthwiseReader(const Node &pointwise,
   // and reading it back is what fusing saves. Smaller ones ran as fast or
   // faster apart (MobileNetV2's 28x28 to 7x7 blocks: the depthwise conv
   // dominates the pair, and its kernel runs best on all channels at once).
+  // A strided depthwise conv writes a quarter of what it reads, so there
+  // the expanded tensor weighs more and the bar is lower.
+  const std::vector<int64_t> strides = dw.getIntsAttr("strides");
+  const bool strided = std::any_of(strides.begin(), strides.end(),
+                                   [](int64_t s) { return s > 1; });
   if (in[1] * in[2] * in[3] * int64_t(sizeof(float)) <
-      options_.fuseDepthwiseMinBytes)
+      (strided ? options_.fuseStridedDepthwiseMinBytes
+               : options_.fuseDepthwiseMinBytes))
     return nullptr;
   // Only where the 1x1 conv runs sparse: a dense one multiplies whole
   // panels of rows, and one row at a time would be slower.

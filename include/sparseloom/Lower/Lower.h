@@ -59,6 +59,11 @@ struct LowerOptions {
   /// measured; smaller ones ran as fast apart (docs/Kernels.md).
   bool fuseDepthwise = true;
   int64_t fuseDepthwiseMinBytes = int64_t(2) << 20;
+  /// The same threshold where the depthwise conv has a stride above 1: it
+  /// then writes a quarter of what it reads, so the expanded tensor is most
+  /// of the pair's memory traffic and fusing pays from 1 MiB (MobileNetV2's
+  /// features.4, docs/Kernels.md).
+  int64_t fuseStridedDepthwiseMinBytes = int64_t(1) << 20;
   /// Store a depthwise conv's output that a sparse 1x1 conv alone reads
   /// with 64-byte aligned planes (Encoding::PaddedPlanes), so that the
   /// sparse kernel reads it in place instead of copying it

@@ -83,6 +83,7 @@ LowerOptions fusing(bool fuse) {
   LowerOptions options;
   options.fuseDepthwise = fuse;
   options.fuseDepthwiseMinBytes = 0;
+  options.fuseStridedDepthwiseMinBytes = 0;
   return options;
 }
 
@@ -195,6 +196,20 @@ TEST(DepthwiseFusion, KeptApartWhereItDoesNotApply) {
   LowerOptions atSize = LowerOptions();
   atSize.fuseDepthwiseMinBytes = 40 * 14 * 14 * 4;
   EXPECT_EQ(fusedCount(*module, atSize), 1);
+
+  // A strided depthwise reader has its own, lower bar.
+  LowerOptions stridedBar = LowerOptions();
+  stridedBar.fuseDepthwiseMinBytes = 40 * 14 * 14 * 4 + 4;
+  stridedBar.fuseStridedDepthwiseMinBytes = 40 * 14 * 14 * 4;
+  EXPECT_EQ(fusedCount(*module, stridedBar), 0);
+  Head s2 = h;
+  s2.stride = 2;
+  std::unique_ptr<Module> strided = marked(headText(s2));
+  ASSERT_TRUE(strided);
+  EXPECT_EQ(fusedCount(*strided, stridedBar), 1);
+  stridedBar.fuseStridedDepthwiseMinBytes += 4;
+  EXPECT_EQ(fusedCount(*strided, stridedBar), 0);
+  EXPECT_EQ(fusedCount(*strided, LowerOptions()), 0); // 31 KiB < 1 MiB
 
   h.secondReader = true;
   std::unique_ptr<Module> shared = marked(headText(h));
