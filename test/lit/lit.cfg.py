@@ -24,6 +24,9 @@ config.environment["PATH"] = os.pathsep.join(
     tool_dirs + [config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.substitutions.append(("%onnx_testdata", config.onnx_testdata_dir))
 config.substitutions.append(("%examples", os.path.join(config.sparseloom_src_root, "examples")))
+# The benchmark scripts, and the sparseloom-run they drive.
+config.substitutions.append(("%benchmarks", os.path.join(config.sparseloom_src_root, "benchmarks")))
+config.substitutions.append(("%sparseloom_run", os.path.join(config.sparseloom_tools_dir, "sparseloom-run", "sparseloom-run")))
 # Helper scripts (e.g. run/Inputs/npy.py) run with lit's own interpreter.
 import sys
 config.substitutions.append(("%python", sys.executable))
